@@ -1,0 +1,43 @@
+# Soitto: `make run` opens the app, `make test` runs every check.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+GO ?= go
+BIN := bin
+
+.PHONY: run test deps build servers vet unit bench clean
+
+run: build
+	@scripts/run.sh
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps servers
+	$(GO) build -o $(BIN)/soitto .
+
+# Servers and the CLI build without cgo.
+servers:
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./cmd/...
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+# Unit and integration tests, with the race detector. The integration tests
+# (internal/e2e, login/server, ui) run real servers on loopback; the
+# PostgreSQL store tests use the database scripts/test-postgres.sh starts
+# (they skip, saying so, where that cannot run).
+test: deps vet
+	@if [ -z "$$SOITTO_TEST_POSTGRES" ]; then \
+	  export SOITTO_TEST_POSTGRES=$$(scripts/test-postgres.sh 2>/dev/null || true); fi; \
+	  $(GO) test -race -timeout 20m ./...
+
+# Login throughput and latency on SQLite and PostgreSQL (see the README).
+bench:
+	@if [ -z "$$SOITTO_TEST_POSTGRES" ]; then \
+	  export SOITTO_TEST_POSTGRES=$$(scripts/test-postgres.sh 2>/dev/null || true); fi; \
+	  $(GO) test -run '^$$' -bench Login -benchtime 200x ./login/server
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,336 @@
+package app
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"soitto/app/profile"
+	"soitto/bootstrap"
+	"soitto/internal/atomicfile"
+	"soitto/internal/xdg"
+	"soitto/login/ca"
+	"soitto/login/client"
+	"soitto/login/username"
+)
+
+// ErrNoNetwork is returned when no network file can be found.
+var ErrNoNetwork = errors.New("no network file")
+
+// ErrNotLoggedIn is returned by calls that need a session.
+var ErrNotLoggedIn = errors.New("not logged in")
+
+// currentFile, in the profiles folder, names the profile used last.
+const currentFile = "current"
+
+// Config configures a Client. Every field is optional.
+type Config struct {
+	// ProfilesDir holds one folder per user. If empty,
+	// DataDir()/profiles.
+	ProfilesDir string
+	// Profile is an explicit profile folder (--profile); when set, it is
+	// the only profile this client uses.
+	Profile string
+	// Network is an explicit network file (--network). If empty: the
+	// profile's copy, then $SOITTO_NETWORK, then ConfigDir()/network.json.
+	Network string
+	// KDF is the cost of the password-derived key that encrypts the
+	// identity key. If zero, profile.DefaultKDF.
+	KDF profile.KDF
+	// Logger; if nil, slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; if nil, time.Now.
+	Now func() time.Time
+}
+
+// Identity is who the client is logged in as, from its certificate.
+type Identity struct {
+	Username  string
+	Serial    string
+	NotBefore time.Time
+	NotAfter  time.Time
+	// Valid is false when the certificate has expired or does not chain to
+	// the network's CA.
+	Valid    bool
+	LoginURL string
+	Network  string // path of the network file in use
+	Profile  string // profile folder
+}
+
+// Client is one user's Soitto client.
+type Client struct {
+	cfg    Config
+	log    *slog.Logger
+	events eventBus
+
+	mu      sync.Mutex // guards session
+	session *session
+}
+
+type session struct {
+	profile *profile.Profile
+	key     *ecdsa.PrivateKey
+	cert    *x509.Certificate
+	ident   Identity
+}
+
+// New returns a client; it touches no file and no network until asked.
+func New(cfg Config) (*Client, error) {
+	if cfg.ProfilesDir == "" && cfg.Profile == "" {
+		d, err := xdg.DataDir()
+		if err != nil {
+			return nil, fmt.Errorf("finding the data folder: %w", err)
+		}
+		cfg.ProfilesDir = filepath.Join(d, "profiles")
+	}
+	if cfg.KDF == (profile.KDF{}) {
+		cfg.KDF = profile.DefaultKDF
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Client{cfg: cfg, log: cfg.Logger.With("component", "app")}, nil
+}
+
+// Subscribe returns a channel of the client's events and a function that
+// ends the subscription.
+func (c *Client) Subscribe() (<-chan Event, func()) { return c.events.subscribe() }
+
+// Register creates an account for user on the network's login server and a
+// profile holding a new identity key encrypted under password. It returns
+// the normalized username. It does not log in.
+func (c *Client) Register(ctx context.Context, user, password string) (string, error) {
+	n, npath, err := c.network(nil)
+	if err != nil {
+		return "", err
+	}
+	lc := client.New(n)
+	defer lc.Close()
+	name, err := lc.Register(ctx, user, password)
+	if err != nil {
+		return "", err
+	}
+	dir := c.profileDir(name)
+	key, err := ca.GenerateKey()
+	if err != nil {
+		return name, err
+	}
+	if _, err := profile.Create(dir, name, password, c.cfg.KDF, n, key); err != nil {
+		return name, fmt.Errorf("account %q registered, but the profile could not be made: %w", name, err)
+	}
+	c.setCurrent(name)
+	c.log.Info("registered", "user", name, "profile", dir, "network", npath)
+	return name, nil
+}
+
+// Login unlocks the profile of user (or of the current profile when user
+// is empty) with password and asks the login server for a new certificate.
+// A user with no profile on this machine gets a new one.
+func (c *Client) Login(ctx context.Context, user, password string) (Identity, error) {
+	name, err := c.resolveUser(user)
+	if err != nil {
+		return Identity{}, err
+	}
+	dir := c.profileDir(name)
+	p, err := profile.Open(dir)
+	var key *ecdsa.PrivateKey
+	switch {
+	case errors.Is(err, profile.ErrNoProfile):
+		p = nil
+		if key, err = ca.GenerateKey(); err != nil {
+			return Identity{}, err
+		}
+	case err != nil:
+		return Identity{}, err
+	default:
+		if p.Username != name {
+			return Identity{}, fmt.Errorf("profile %s belongs to %q, not %q", dir, p.Username, name)
+		}
+		if key, err = p.Unlock(password); err != nil {
+			return Identity{}, err
+		}
+	}
+	n, npath, err := c.network(p)
+	if err != nil {
+		return Identity{}, err
+	}
+	lc := client.New(n)
+	defer lc.Close()
+	cert, err := lc.Login(ctx, name, password, &key.PublicKey)
+	if err != nil {
+		return Identity{}, err
+	}
+	if p == nil {
+		// The account was made elsewhere: keep the key the server just
+		// certified in a new profile.
+		if p, err = profile.Create(dir, name, password, c.cfg.KDF, n, key); err != nil {
+			return Identity{}, err
+		}
+	}
+	if err := p.SaveCertificate(cert); err != nil {
+		return Identity{}, err
+	}
+	if c.cfg.Network != "" {
+		if err := p.SaveNetwork(n); err != nil {
+			return Identity{}, err
+		}
+	}
+	c.setCurrent(name)
+	id := c.identity(p, cert, n, npath)
+	c.mu.Lock()
+	c.session = &session{profile: p, key: key, cert: cert, ident: id}
+	c.mu.Unlock()
+	c.log.Info("logged in", "user", name, "expires", cert.NotAfter)
+	c.events.publish(LoggedIn{Identity: id})
+	return id, nil
+}
+
+// Logout ends the session; the profile stays on disk.
+func (c *Client) Logout() {
+	c.mu.Lock()
+	s := c.session
+	c.session = nil
+	c.mu.Unlock()
+	if s != nil {
+		c.events.publish(LoggedOut{Username: s.ident.Username})
+	}
+}
+
+// Session returns the identity of the current session, if logged in.
+func (c *Client) Session() (Identity, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.session == nil {
+		return Identity{}, false
+	}
+	return c.session.ident, true
+}
+
+// Whoami reports the session's identity, or, with no session, the identity
+// in the current profile's saved certificate.
+func (c *Client) Whoami() (Identity, error) {
+	if id, ok := c.Session(); ok {
+		return id, nil
+	}
+	name, err := c.resolveUser("")
+	if err != nil {
+		return Identity{}, err
+	}
+	p, err := profile.Open(c.profileDir(name))
+	if err != nil {
+		return Identity{}, err
+	}
+	cert, err := p.Certificate()
+	if err != nil {
+		return Identity{}, err
+	}
+	n, npath, err := c.network(p)
+	if err != nil {
+		return Identity{}, err
+	}
+	return c.identity(p, cert, n, npath), nil
+}
+
+// Network returns the network file the client uses and its path.
+func (c *Client) Network() (*bootstrap.Network, string, error) {
+	var p *profile.Profile
+	if name, err := c.resolveUser(""); err == nil {
+		p, _ = profile.Open(c.profileDir(name))
+	}
+	return c.network(p)
+}
+
+// LastUser returns the user of the current profile, or "" when there is
+// none yet.
+func (c *Client) LastUser() string {
+	name, _ := c.resolveUser("")
+	return name
+}
+
+func (c *Client) identity(p *profile.Profile, cert *x509.Certificate, n *bootstrap.Network, npath string) Identity {
+	_, err := ca.VerifyUser(n.CAPool(), cert, c.cfg.Now(), p.Username)
+	return Identity{
+		Username:  cert.Subject.CommonName,
+		Serial:    cert.SerialNumber.Text(16),
+		NotBefore: cert.NotBefore,
+		NotAfter:  cert.NotAfter,
+		Valid:     err == nil,
+		LoginURL:  n.LoginURL,
+		Network:   npath,
+		Profile:   p.Dir,
+	}
+}
+
+// network finds the network file: --network, the profile's copy,
+// $SOITTO_NETWORK, then the config folder's network.json.
+func (c *Client) network(p *profile.Profile) (*bootstrap.Network, string, error) {
+	var candidates []string
+	if c.cfg.Network != "" {
+		n, err := bootstrap.Load(c.cfg.Network)
+		return n, c.cfg.Network, err
+	}
+	if p != nil {
+		candidates = append(candidates, p.NetworkPath())
+	}
+	if env := os.Getenv("SOITTO_NETWORK"); env != "" {
+		candidates = append(candidates, env)
+	}
+	if d, err := xdg.ConfigDir(); err == nil {
+		candidates = append(candidates, filepath.Join(d, "network.json"))
+	}
+	for _, path := range candidates {
+		n, err := bootstrap.Load(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		return n, path, err
+	}
+	return nil, "", fmt.Errorf("%w: give --network FILE (soitto-login init writes one), set SOITTO_NETWORK, or put one at %s",
+		ErrNoNetwork, candidates[len(candidates)-1])
+}
+
+func (c *Client) profileDir(name string) string {
+	if c.cfg.Profile != "" {
+		return c.cfg.Profile
+	}
+	return filepath.Join(c.cfg.ProfilesDir, name)
+}
+
+// resolveUser normalizes user, or finds the current profile's user.
+func (c *Client) resolveUser(user string) (string, error) {
+	if user != "" {
+		return username.Normalize(user)
+	}
+	if c.cfg.Profile != "" {
+		p, err := profile.Open(c.cfg.Profile)
+		if err != nil {
+			return "", err
+		}
+		return p.Username, nil
+	}
+	b, err := os.ReadFile(filepath.Join(c.cfg.ProfilesDir, currentFile))
+	if err != nil {
+		return "", fmt.Errorf("%w in %s: register or log in with a username first", profile.ErrNoProfile, c.cfg.ProfilesDir)
+	}
+	return username.Normalize(strings.TrimSpace(string(b)))
+}
+
+func (c *Client) setCurrent(name string) {
+	if c.cfg.Profile != "" {
+		return
+	}
+	if err := atomicfile.WriteFile(filepath.Join(c.cfg.ProfilesDir, currentFile), []byte(name+"\n"), 0o600); err != nil {
+		c.log.Warn("could not remember the current profile", "err", err)
+	}
+}

@@ -1,0 +1,234 @@
+// Command soitto-cli is the Soitto client in a terminal: the same client
+// core as the window, for scripts, machines without a screen, and tests.
+//
+//	soitto-cli [--profile DIR] [--network FILE] [--json] COMMAND
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"soitto/app"
+	"soitto/internal/xdg"
+)
+
+const usage = `soitto-cli is the Soitto client in a terminal.
+
+Usage:
+  soitto-cli [--profile DIR] [--network FILE] [--json] COMMAND
+
+Commands:
+  register USER   create an account and a profile with a new identity key
+  login [USER]    get a fresh 24-hour certificate (USER defaults to the last one used)
+  whoami          show the current identity and certificate
+
+The password comes from $SOITTO_PASSWORD, else a terminal prompt.
+Exit status is 0 on success; otherwise a one-line reason goes to stderr.
+
+Flags:
+`
+
+type cli struct {
+	client *app.Client
+	json   bool
+	out    io.Writer
+	in     *os.File
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	dataDir, _ := xdg.DataDir()
+	cfgDir, _ := xdg.ConfigDir()
+	fs := flag.NewFlagSet("soitto-cli", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	profileDir := fs.String("profile", "", fmt.Sprintf("profile folder (default: %s/USER)", filepath.Join(dataDir, "profiles")))
+	network := fs.String("network", "", fmt.Sprintf("network file (default: the profile's copy, then $SOITTO_NETWORK, then %s)", filepath.Join(cfgDir, "network.json")))
+	asJSON := fs.Bool("json", false, "print JSON (one object per line)")
+	verbose := fs.Bool("v", false, "log what happens to stderr")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	c, err := app.New(app.Config{
+		Profile: *profileDir,
+		Network: *network,
+		Logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "soitto-cli: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	x := &cli{client: c, json: *asJSON, out: stdout, in: os.Stdin}
+	if err := x.dispatch(ctx, fs.Args()); err != nil {
+		fmt.Fprintf(stderr, "soitto-cli: %s\n", oneLine(err.Error()))
+		if errors.Is(err, errUsage) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+var errUsage = errors.New("usage")
+
+func (x *cli) dispatch(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: no command (register, login, whoami); see --help", errUsage)
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "register":
+		if len(rest) != 1 {
+			return fmt.Errorf("%w: register USER", errUsage)
+		}
+		return x.register(ctx, rest[0])
+	case "login":
+		if len(rest) > 1 {
+			return fmt.Errorf("%w: login [USER]", errUsage)
+		}
+		user := ""
+		if len(rest) == 1 {
+			user = rest[0]
+		}
+		return x.login(ctx, user)
+	case "whoami":
+		if len(rest) != 0 {
+			return fmt.Errorf("%w: whoami takes no arguments", errUsage)
+		}
+		return x.whoami()
+	}
+	return fmt.Errorf("%w: unknown command %q (register, login, whoami)", errUsage, cmd)
+}
+
+func (x *cli) register(ctx context.Context, user string) error {
+	pw, err := x.password("Choose a password for "+user+": ", true)
+	if err != nil {
+		return err
+	}
+	name, err := x.client.Register(ctx, user, pw)
+	if err != nil {
+		return fmt.Errorf("register: %w", err)
+	}
+	if x.json {
+		return x.print(map[string]string{"username": name})
+	}
+	fmt.Fprintf(x.out, "registered %s\n", name)
+	return nil
+}
+
+func (x *cli) login(ctx context.Context, user string) error {
+	who := user
+	if who == "" {
+		who = x.client.LastUser()
+	}
+	pw, err := x.password("Password for "+who+": ", false)
+	if err != nil {
+		return err
+	}
+	id, err := x.client.Login(ctx, user, pw)
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	return x.identity("logged in as", id)
+}
+
+func (x *cli) whoami() error {
+	id, err := x.client.Whoami()
+	if err != nil {
+		return fmt.Errorf("whoami: %w", err)
+	}
+	return x.identity("", id)
+}
+
+type identityJSON struct {
+	Username  string    `json:"username"`
+	Serial    string    `json:"serial"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+	Valid     bool      `json:"valid"`
+	LoginURL  string    `json:"login_url"`
+	Network   string    `json:"network"`
+	Profile   string    `json:"profile"`
+}
+
+func (x *cli) identity(prefix string, id app.Identity) error {
+	if x.json {
+		return x.print(identityJSON(id))
+	}
+	if prefix != "" {
+		fmt.Fprintf(x.out, "%s %s\n", prefix, id.Username)
+	}
+	state := "valid"
+	if !id.Valid {
+		state = "NOT valid (expired or not from this network's CA): log in again"
+	}
+	fmt.Fprintf(x.out, "user         %s\ncertificate  serial %s, %s\nvalid until  %s (in %s)\nlogin server %s\nprofile      %s\n",
+		id.Username, id.Serial, state,
+		id.NotAfter.Local().Format(time.RFC1123), time.Until(id.NotAfter).Round(time.Minute),
+		id.LoginURL, id.Profile)
+	return nil
+}
+
+func (x *cli) print(v any) error {
+	return json.NewEncoder(x.out).Encode(v)
+}
+
+// password reads $SOITTO_PASSWORD, else prompts on the terminal (twice
+// when choosing one).
+func (x *cli) password(prompt string, confirm bool) (string, error) {
+	if pw, ok := os.LookupEnv("SOITTO_PASSWORD"); ok {
+		return pw, nil
+	}
+	fd := int(x.in.Fd())
+	if !term.IsTerminal(fd) {
+		return "", errors.New("no password: set SOITTO_PASSWORD or run in a terminal")
+	}
+	fmt.Fprint(os.Stderr, prompt)
+	pw, err := term.ReadPassword(fd)
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", err
+	}
+	if confirm {
+		fmt.Fprint(os.Stderr, "Again: ")
+		again, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(again) != string(pw) {
+			return "", errors.New("the passwords do not match")
+		}
+	}
+	return string(pw), nil
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
