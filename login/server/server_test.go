@@ -91,11 +91,11 @@ func TestNamesThatAreTakenOrConfusable(t *testing.T) {
 	}{
 		{"alice", api.ErrUsernameTaken},
 		{"Alice", api.ErrUsernameTaken},
-		{"ＡＬＩＣＥ", api.ErrUsernameTaken},                  // fullwidth
-		{"ａｌｉｃｅ", api.ErrUsernameTaken},                  // fullwidth lower case
-		{"ali\u200bce", api.ErrInvalidUsername},          // zero-width space inside
-		{"ali\u200dce", api.ErrInvalidUsername},          // zero-width joiner inside
-		{"\u0430lice", api.ErrInvalidUsername},           // Cyrillic а among Latin letters
+		{"ＡＬＩＣＥ", api.ErrUsernameTaken},                       // fullwidth
+		{"ａｌｉｃｅ", api.ErrUsernameTaken},                       // fullwidth lower case
+		{"ali\u200bce", api.ErrInvalidUsername},               // zero-width space inside
+		{"ali\u200dce", api.ErrInvalidUsername},               // zero-width joiner inside
+		{"\u0430lice", api.ErrInvalidUsername},                // Cyrillic а among Latin letters
 		{"\u0430\u04cf\u0456\u0441\u0435", api.ErrConfusable}, // all Cyrillic, looks like alice
 		{"a.lice", api.ErrConfusable},
 		{"al", api.ErrInvalidUsername},
