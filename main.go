@@ -11,14 +11,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"soitto/app"
 	"soitto/assets"
-	"soitto/internal/xdg"
 	"soitto/ui"
 )
 
@@ -39,12 +37,9 @@ func main() {
 }
 
 func run(args []string, stderr io.Writer) int {
-	dataDir, _ := xdg.DataDir()
-	cfgDir, _ := xdg.ConfigDir()
 	fs := flag.NewFlagSet("soitto", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	profileDir := fs.String("profile", "", fmt.Sprintf("profile folder (default: %s/USER, one per user)", filepath.Join(dataDir, "profiles")))
-	network := fs.String("network", "", fmt.Sprintf("network file (default: the profile's copy, then $SOITTO_NETWORK, then %s)", filepath.Join(cfgDir, "network.json")))
+	cfg := app.AddFlags(fs)
 	verbose := fs.Bool("v", false, "log debug detail to stderr")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
@@ -68,7 +63,8 @@ func run(args []string, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 
-	c, err := app.New(app.Config{Profile: *profileDir, Network: *network, Logger: log})
+	cfg.Logger = log
+	c, err := app.New(*cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "soitto: %v\n", err)
 		return 1

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -22,7 +21,6 @@ import (
 	"golang.org/x/term"
 
 	"soitto/app"
-	"soitto/internal/xdg"
 )
 
 const usage = `soitto-cli is the Soitto client in a terminal.
@@ -53,12 +51,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	dataDir, _ := xdg.DataDir()
-	cfgDir, _ := xdg.ConfigDir()
 	fs := flag.NewFlagSet("soitto-cli", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	profileDir := fs.String("profile", "", fmt.Sprintf("profile folder (default: %s/USER)", filepath.Join(dataDir, "profiles")))
-	network := fs.String("network", "", fmt.Sprintf("network file (default: the profile's copy, then $SOITTO_NETWORK, then %s)", filepath.Join(cfgDir, "network.json")))
+	cfg := app.AddFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON (one object per line)")
 	verbose := fs.Bool("v", false, "log what happens to stderr")
 	fs.Usage = func() {
@@ -75,11 +70,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	c, err := app.New(app.Config{
-		Profile: *profileDir,
-		Network: *network,
-		Logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
-	})
+	cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	c, err := app.New(*cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "soitto-cli: %v\n", err)
 		return 1
