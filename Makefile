@@ -4,7 +4,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 BIN := bin
 
-.PHONY: run test deps build servers vet unit bench clean
+.PHONY: run test deps build servers vet bench generate clean
 
 run: build
 	@scripts/run.sh
@@ -38,6 +38,14 @@ bench:
 	@if [ -z "$$SOITTO_TEST_POSTGRES" ]; then \
 	  export SOITTO_TEST_POSTGRES=$$(scripts/test-postgres.sh 2>/dev/null || true); fi; \
 	  $(GO) test -run '^$$' -bench Login -benchtime 200x ./login/server
+
+# Regenerate the protobuf code (checked in) from overlay/wire/wire.proto.
+# Needs protoc (Debian: protobuf-compiler); protoc-gen-go is built at the
+# version go.mod names.
+generate:
+	@command -v protoc >/dev/null || { echo "generate: needs protoc (apt-get install protobuf-compiler)"; exit 1; }
+	$(GO) build -o $(BIN)/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
+	protoc --plugin=protoc-gen-go=$(BIN)/protoc-gen-go --go_out=. --go_opt=paths=source_relative overlay/wire/wire.proto
 
 clean:
 	rm -rf $(BIN)

@@ -3,6 +3,7 @@
 //
 //	soitto-login init  --dir DIR [--listen HOST:PORT] [--bootstrap HOST:PORT,...]
 //	soitto-login serve --dir DIR [--db sqlite:PATH | --db postgres://...] [--listen HOST:PORT] [--metrics HOST:PORT]
+//	soitto-login node-cert --dir DIR --addr HOST:PORT --out NODEDIR
 package main
 
 import (
@@ -21,6 +22,8 @@ import (
 	"syscall"
 	"time"
 
+	"soitto/bootstrap"
+	"soitto/login/ca"
 	"soitto/login/server"
 	"soitto/login/setup"
 	"soitto/login/store"
@@ -35,6 +38,9 @@ Usage:
       Key files are 0600 and never overwritten.
   soitto-login serve --dir DIR [--db sqlite:PATH | --db postgres://...] [--listen HOST:PORT] [--metrics HOST:PORT]
       Serve the HTTPS JSON API (register, login, health).
+  soitto-login node-cert --dir DIR --addr HOST:PORT --out NODEDIR
+      Issue a certificate and key for a dedicated super-peer whose public
+      address is HOST:PORT, into NODEDIR (node.key 0600, node.crt, ca.crt).
 
 Run "soitto-login COMMAND --help" for a command's flags and defaults.
 `
@@ -50,11 +56,13 @@ func main() {
 		err = runInit(os.Args[2:], os.Stdout)
 	case "serve":
 		err = runServe(os.Args[2:])
+	case "node-cert":
+		err = runNodeCert(os.Args[2:], os.Stdout)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
 	default:
-		err = fmt.Errorf("unknown command %q (want init or serve)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (want init, serve or node-cert)", os.Args[1])
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -94,6 +102,32 @@ func runInit(args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "created %s\nlogin URL %s\nTLS pin   %s\n", filepath.Join(*dir, setup.NetworkFile), n.LoginURL, n.LoginPin)
+	return nil
+}
+
+func runNodeCert(args []string, out io.Writer) error {
+	fs := newFlagSet("node-cert")
+	dir := fs.String("dir", "", "the login server's folder, made by init (required)")
+	addr := fs.String("addr", "", "the node's public HOST:PORT, which its ring ID is derived from (required)")
+	outDir := fs.String("out", "", "folder for the node's key and certificate (required); created if missing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" || *addr == "" || *outDir == "" {
+		return errors.New("node-cert: --dir, --addr and --out are required")
+	}
+	if err := bootstrap.CheckHostPort(*addr); err != nil {
+		return fmt.Errorf("node-cert: --addr %q: %v", *addr, err)
+	}
+	authority, err := ca.Load(*dir)
+	if err != nil {
+		return err
+	}
+	cert, err := authority.CreateNodeKey(*outDir, *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "issued %s for node %s, valid until %s\n", filepath.Join(*outDir, ca.NodeCertFile), *addr, cert.NotAfter.UTC().Format(time.RFC3339))
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"soitto/internal/atomicfile"
@@ -282,3 +283,92 @@ func (c *CA) CreateServerKey(dir string, hosts []string) (*x509.Certificate, err
 	}
 	return cert, nil
 }
+
+// NodeURI is the URI SAN of a node certificate for the node at addr.
+func NodeURI(addr string) *url.URL {
+	return &url.URL{Scheme: userURIScheme, Opaque: "node:" + url.PathEscape(addr)}
+}
+
+// NodeName is the subject common name of the node certificate for addr.
+func NodeName(addr string) string { return "node:" + addr }
+
+// IssueNode returns a certificate for a dedicated super-peer at addr (its
+// public "ip:port"), valid for NodeCertValidity. A node presents it on both
+// sides of its TLS links.
+func (c *CA) IssueNode(addr string, pub crypto.PublicKey) (*x509.Certificate, error) {
+	if err := CheckPublicKey(pub); err != nil {
+		return nil, err
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("node address %q: %v", addr, err)
+	}
+	now := c.now()
+	tmpl := &x509.Certificate{
+		SerialNumber: randomSerial(),
+		Subject:      pkix.Name{CommonName: NodeName(addr), Organization: []string{"Soitto nodes"}},
+		URIs:         []*url.URL{NodeURI(addr)},
+		NotBefore:    now.Add(-clockSkew),
+		NotAfter:     now.Add(NodeCertValidity),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{host}
+	}
+	return c.issue(tmpl, pub)
+}
+
+// NodeCertValidity is how long a node certificate is valid.
+const NodeCertValidity = 365 * 24 * time.Hour
+
+// VerifyNode checks that cert is a node certificate issued by the CA in
+// roots, valid at now, and returns the address it names. If want is not
+// empty the certificate must name that address.
+func VerifyNode(roots *x509.CertPool, cert *x509.Certificate, now time.Time, want string) (string, error) {
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return "", fmt.Errorf("%w: valid %s to %s", ErrExpired, cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNotNodeCert, err)
+	}
+	addr, ok := strings.CutPrefix(cert.Subject.CommonName, "node:")
+	if !ok || len(cert.URIs) != 1 || cert.URIs[0].String() != NodeURI(addr).String() {
+		return "", fmt.Errorf("%w: no node address in it", ErrNotNodeCert)
+	}
+	if want != "" && addr != want {
+		return "", fmt.Errorf("%w: certificate is for %s, not %s", ErrWrongNode, addr, want)
+	}
+	return addr, nil
+}
+
+// CreateNodeKey makes a node key and certificate for addr in dir
+// (node.key, node.crt, ca.crt). It never overwrites a key.
+func (c *CA) CreateNodeKey(dir, addr string) (*x509.Certificate, error) {
+	key, err := GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	cert, err := c.IssueNode(addr, &key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := WriteKeyNew(filepath.Join(dir, NodeKeyFile), key); err != nil {
+		return nil, err
+	}
+	if err := WriteCert(filepath.Join(dir, NodeCertFile), cert); err != nil {
+		return nil, err
+	}
+	return cert, WriteCert(filepath.Join(dir, CACertFile), c.Cert)
+}
+
+// File names in a node's folder.
+const (
+	NodeKeyFile  = "node.key"
+	NodeCertFile = "node.crt"
+)

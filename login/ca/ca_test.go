@@ -77,3 +77,31 @@ func TestOnlyP256Keys(t *testing.T) {
 		}
 	}
 }
+
+func TestNodeCertificate(t *testing.T) {
+	authority, _ := Create(t.TempDir(), "test")
+	key, _ := GenerateKey()
+	cert, err := authority.IssueNode("127.0.0.1:7500", &key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(authority.Cert)
+	now := time.Now()
+	if addr, err := VerifyNode(roots, cert, now, "127.0.0.1:7500"); err != nil || addr != "127.0.0.1:7500" {
+		t.Fatalf("got %q, %v; want the address, nil", addr, err)
+	}
+	if _, err := VerifyNode(roots, cert, now, "127.0.0.1:7501"); !errors.Is(err, ErrWrongNode) {
+		t.Errorf("other address: got %v, want ErrWrongNode", err)
+	}
+	if _, err := VerifyUser(roots, cert, now, ""); !errors.Is(err, ErrNotUserCert) {
+		t.Errorf("a node certificate passed as a user's: %v", err)
+	}
+	user, _ := authority.IssueUser("alice", &key.PublicKey)
+	if _, err := VerifyNode(roots, user, now, ""); !errors.Is(err, ErrNotNodeCert) {
+		t.Errorf("a user certificate passed as a node's: %v", err)
+	}
+	if _, err := authority.IssueNode("no-port", &key.PublicKey); err == nil {
+		t.Error("a node certificate for an address without a port was issued")
+	}
+}
