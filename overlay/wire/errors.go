@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
+	"unicode/utf8"
 )
 
 // Error codes on the wire, with the sentinel each maps to. A code not in
@@ -54,6 +58,10 @@ var codeErrs = map[uint32]error{
 	CodeTimeout: ErrTimeout, CodeNotResponsible: ErrNotResponsible, CodeShuttingDown: ErrShuttingDown,
 }
 
+// codeOrder is the codes in ascending order, so that an error wrapping
+// several sentinels always maps to the same code.
+var codeOrder = slices.Sorted(maps.Keys(codeErrs))
+
 // RemoteError is an error a peer sent; it unwraps to the code's sentinel.
 type RemoteError struct {
 	Code    uint32
@@ -82,8 +90,8 @@ func ErrorToWire(err error) *Error {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		code = CodeTimeout
 	default:
-		for c, s := range codeErrs {
-			if errors.Is(err, s) {
+		for _, c := range codeOrder {
+			if errors.Is(err, codeErrs[c]) {
 				code = c
 				break
 			}
@@ -105,15 +113,22 @@ func Errorf(sentinel error, format string, a ...any) error {
 	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, a...))
 }
 
+// oneLine makes s one line of valid UTF-8 (proto3 refuses to encode a
+// string that is not) of at most max bytes, cut at a rune boundary.
 func oneLine(s string, max int) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c == '\n' || c == '\r' {
-			b[i] = ' '
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' {
+			return ' '
 		}
+		return r
+	}, s)
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
 	}
-	if len(b) > max {
-		b = b[:max]
-	}
-	return string(b)
+	return s
 }

@@ -428,7 +428,10 @@ type Hello struct {
 	Version uint32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
 	// The sender's node: its public listen address and ID (SHA-1 of addr).
 	// Empty for a party that is not a ring member (a client).
-	Node          *NodeInfo `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	Node *NodeInfo `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	// How many of the listener's requests the sender handles at once on
+	// this link; the listener keeps no more outstanding. 0 means 64.
+	MaxInflight   uint32 `protobuf:"varint,3,opt,name=max_inflight,json=maxInflight,proto3" json:"max_inflight,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -477,11 +480,21 @@ func (x *Hello) GetNode() *NodeInfo {
 	return nil
 }
 
+func (x *Hello) GetMaxInflight() uint32 {
+	if x != nil {
+		return x.MaxInflight
+	}
+	return 0
+}
+
 // HelloAck answers Hello; a refusal is an Envelope with error set instead.
 type HelloAck struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Version       uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
-	Node          *NodeInfo              `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Version uint32                 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	Node    *NodeInfo              `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	// How many of the dialler's requests the listener handles at once on
+	// this link; the dialler keeps no more outstanding. 0 means 64.
+	MaxInflight   uint32 `protobuf:"varint,3,opt,name=max_inflight,json=maxInflight,proto3" json:"max_inflight,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -528,6 +541,13 @@ func (x *HelloAck) GetNode() *NodeInfo {
 		return x.Node
 	}
 	return nil
+}
+
+func (x *HelloAck) GetMaxInflight() uint32 {
+	if x != nil {
+		return x.MaxInflight
+	}
+	return 0
 }
 
 // NodeInfo names a ring member.
@@ -1260,13 +1280,15 @@ const file_overlay_wire_wire_proto_rawDesc = "" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"\a\n" +
-	"\x05Empty\"R\n" +
+	"\x05Empty\"u\n" +
 	"\x05Hello\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12/\n" +
-	"\x04node\x18\x02 \x01(\v2\x1b.soitto.overlay.v1.NodeInfoR\x04node\"U\n" +
+	"\x04node\x18\x02 \x01(\v2\x1b.soitto.overlay.v1.NodeInfoR\x04node\x12!\n" +
+	"\fmax_inflight\x18\x03 \x01(\rR\vmaxInflight\"x\n" +
 	"\bHelloAck\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\rR\aversion\x12/\n" +
-	"\x04node\x18\x02 \x01(\v2\x1b.soitto.overlay.v1.NodeInfoR\x04node\".\n" +
+	"\x04node\x18\x02 \x01(\v2\x1b.soitto.overlay.v1.NodeInfoR\x04node\x12!\n" +
+	"\fmax_inflight\x18\x03 \x01(\rR\vmaxInflight\".\n" +
 	"\bNodeInfo\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\fR\x02id\x12\x12\n" +
 	"\x04addr\x18\x02 \x01(\tR\x04addr\"9\n" +
