@@ -4,7 +4,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 BIN := bin
 
-.PHONY: run test deps build servers vet bench generate clean
+.PHONY: run test deps build servers vet bench sim generate clean
 
 run: build
 	@scripts/run.sh
@@ -38,6 +38,10 @@ bench:
 	@if [ -z "$$SOITTO_TEST_POSTGRES" ]; then \
 	  export SOITTO_TEST_POSTGRES=$$(scripts/test-postgres.sh 2>/dev/null || true); fi; \
 	  $(GO) test -run '^$$' -bench Login -benchtime 200x ./login/server
+
+# The ring simulator's table: lookup hops and latency, failures, churn.
+sim:
+	$(GO) run ./cmd/soitto-sim
 
 # Regenerate the protobuf code (checked in) from overlay/wire/wire.proto.
 # Needs protoc (Debian: protobuf-compiler); protoc-gen-go is built at the

@@ -12,6 +12,7 @@ data=${XDG_DATA_HOME:-$HOME/.local/share}/soitto
 config=${XDG_CONFIG_HOME:-$HOME/.config}/soitto
 localnet=$data/localnet
 login_addr=${SOITTO_LOCAL_LOGIN:-127.0.0.1:7443}
+node_addr=${SOITTO_LOCAL_NODE:-127.0.0.1:7600}
 
 if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" ]]; then
   echo "run: no display (DISPLAY is not set); on a machine without a screen try: xvfb-run make run" >&2
@@ -30,7 +31,8 @@ args=("$@")
 if [[ -z "${SOITTO_NETWORK:-}" && ! -f "$config/network.json" ]]; then
   if [[ ! -f "$localnet/network.json" ]]; then
     echo "run: creating a local network in $localnet" >&2
-    "$bin/soitto-login" init --dir "$localnet" --listen "$login_addr" --name soitto-local >/dev/null
+    "$bin/soitto-login" init --dir "$localnet" --listen "$login_addr" --bootstrap "$node_addr" --name soitto-local >/dev/null
+    "$bin/soitto-login" node-cert --dir "$localnet" --addr "$node_addr" --out "$localnet/node" >/dev/null
   fi
   if ! (exec 3<>"/dev/tcp/${login_addr%:*}/${login_addr##*:}") 2>/dev/null; then
     echo "run: starting soitto-login on $login_addr (log: $localnet/login.log)" >&2
@@ -43,6 +45,11 @@ if [[ -z "${SOITTO_NETWORK:-}" && ! -f "$config/network.json" ]]; then
     done
   else
     echo "run: a local soitto-login is already running on $login_addr; using it" >&2
+  fi
+  if [[ -f "$localnet/node/node.crt" ]] && ! (exec 3<>"/dev/tcp/${node_addr%:*}/${node_addr##*:}") 2>/dev/null; then
+    echo "run: starting soitto-node on $node_addr (log: $localnet/node.log)" >&2
+    "$bin/soitto-node" --network "$localnet/network.json" --listen "$node_addr" --data "$localnet/node" >>"$localnet/node.log" 2>&1 &
+    pids+=($!)
   fi
   args=(--network "$localnet/network.json" "${args[@]}")
 fi

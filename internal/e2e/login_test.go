@@ -18,11 +18,16 @@ import (
 	"time"
 )
 
-// buildBinaries builds the commands without cgo, as servers are shipped.
-func buildBinaries(t *testing.T) string {
+// buildBinaries builds the named commands without cgo, as servers are
+// shipped, into a temporary folder.
+func buildBinaries(t *testing.T, names ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", dir+"/", "soitto/cmd/soitto-login", "soitto/cmd/soitto-cli")
+	args := []string{"build", "-o", dir + "/"}
+	for _, n := range names {
+		args = append(args, "soitto/cmd/"+n)
+	}
+	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
@@ -67,7 +72,7 @@ func runCmd(t *testing.T, env []string, name string, args ...string) result {
 // login, whoami; Alice is taken; a wrong password fails; the certificate
 // verifies against the CA with openssl.
 func TestLoginEndToEnd(t *testing.T) {
-	bin := buildBinaries(t)
+	bin := buildBinaries(t, "soitto-login", "soitto-cli")
 	login, cli := filepath.Join(bin, "soitto-login"), filepath.Join(bin, "soitto-cli")
 	srvDir := filepath.Join(t.TempDir(), "server")
 	addr := freeAddr(t)
