@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"soitto/bootstrap"
+	"soitto/internal/metricsrv"
 	"soitto/login/ca"
 	"soitto/login/server"
 	"soitto/login/setup"
@@ -177,17 +178,13 @@ func runServe(args []string) error {
 		return err
 	}
 	if *metrics != "" {
-		mln, err := net.Listen("tcp", *metrics)
+		stopMetrics, bound, err := metricsrv.Start(*metrics, srv.MetricsHandler())
 		if err != nil {
 			ln.Close()
 			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", srv.MetricsHandler())
-		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go ms.Serve(mln)
-		defer ms.Close()
-		log.Info("metrics", "addr", mln.Addr().String())
+		defer stopMetrics()
+		log.Info("metrics", "addr", bound)
 	}
 	log.Info("serving", "addr", ln.Addr().String(), "login_url", d.Network.LoginURL, "db", redact(*db))
 	err = srv.Serve(ctx, ln, d.TLS)

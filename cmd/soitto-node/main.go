@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"soitto/bootstrap"
+	"soitto/internal/metricsrv"
 	"soitto/login/ca"
 	"soitto/overlay/dir"
 	"soitto/overlay/node"
@@ -108,17 +108,13 @@ func serve(log *slog.Logger, networkFile, listen, data, advertise, metricsAddr s
 		return err
 	}
 	if metricsAddr != "" {
-		mln, err := net.Listen("tcp", metricsAddr)
+		stopMetrics, bound, err := metricsrv.Start(metricsAddr, nd.MetricsHandler())
 		if err != nil {
 			ln.Close()
 			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", nd.MetricsHandler())
-		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go ms.Serve(mln)
-		defer ms.Close()
-		log.Info("metrics", "addr", mln.Addr().String())
+		defer stopMetrics()
+		log.Info("metrics", "addr", bound)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
