@@ -27,11 +27,12 @@ vet:
 # Unit and integration tests, with the race detector. The integration tests
 # (internal/e2e, login/server, ui) run real servers on loopback; the
 # PostgreSQL store tests use the database scripts/test-postgres.sh starts
-# (they skip, saying so, where that cannot run).
+# (they skip, saying so, where that cannot run). -count=1: the e2e tests
+# build and run the binaries, which go test's cache cannot see.
 test: deps vet
 	@if [ -z "$$SOITTO_TEST_POSTGRES" ]; then \
 	  export SOITTO_TEST_POSTGRES=$$(scripts/test-postgres.sh 2>/dev/null || true); fi; \
-	  $(GO) test -race -timeout 20m ./...
+	  $(GO) test -race -count=1 -timeout 20m ./...
 
 # Login throughput and latency on SQLite and PostgreSQL (see the README).
 bench:
