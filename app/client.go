@@ -296,8 +296,12 @@ func (c *Client) network(p *profile.Profile) (*bootstrap.Network, string, error)
 		}
 		return n, path, err
 	}
+	hint := "the config folder"
+	if len(candidates) > 0 {
+		hint = candidates[len(candidates)-1]
+	}
 	return nil, "", fmt.Errorf("%w: give --network FILE (soitto-login init writes one), set SOITTO_NETWORK, or put one at %s",
-		ErrNoNetwork, candidates[len(candidates)-1])
+		ErrNoNetwork, hint)
 }
 
 func (c *Client) profileDir(name string) string {
