@@ -153,3 +153,33 @@ type HandlerFunc func(ctx context.Context, from Peer, req *wire.Envelope) (*wire
 func (f HandlerFunc) Handle(ctx context.Context, from Peer, req *wire.Envelope) (*wire.Envelope, error) {
 	return f(ctx, from, req)
 }
+
+// Conn is one link to a peer, seen from either end: a handler gets the
+// link its request arrived on from ConnFrom, so a super-peer can call an
+// attached client back over the client's own connection (a client has no
+// address to dial).
+type Conn interface {
+	// Call sends a request over this link and waits for the response,
+	// as Transport.Call does.
+	Call(ctx context.Context, req *wire.Envelope) (*wire.Envelope, error)
+	// Peer is the verified identity of the other end.
+	Peer() Peer
+	// Done is closed when the link closes.
+	Done() <-chan struct{}
+	// Close closes the link.
+	Close()
+}
+
+type connKey struct{}
+
+// WithConn returns ctx carrying c; transports call it for handlers.
+func WithConn(ctx context.Context, c Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// ConnFrom returns the link the request being handled arrived on, or nil
+// when the transport gives none.
+func ConnFrom(ctx context.Context) Conn {
+	c, _ := ctx.Value(connKey{}).(Conn)
+	return c
+}

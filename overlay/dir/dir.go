@@ -321,3 +321,9 @@ func (d *Directory) held(rec *wire.Record, addr string) bool {
 	h := d.holders[keyOf(rec)]
 	return h.seq == rec.Seq && slices.Contains(h.addrs, addr)
 }
+
+// Local returns a copy of the record this node holds under kind and name
+// (as primary or replica), or nil; it asks no one.
+func (d *Directory) Local(kind, name string) *wire.Record {
+	return d.store.Get(kind, name, d.cfg.Now())
+}

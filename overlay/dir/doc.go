@@ -57,7 +57,7 @@
 // it believes it (Verify), in this order, refusing with the first failure:
 //
 //  1. Shape: kind non-empty, at most 32 bytes, UTF-8, and a kind this
-//     version knows; name 1 to 64 bytes of UTF-8; payload at most the
+//     version knows; name 1 to 128 bytes of UTF-8; payload at most the
 //     kind's limit (presence: 2 KiB); cert 1 byte to 4 KiB; signature 1
 //     to 128 bytes. Too long is ErrTooLarge; anything else ErrBadRecord.
 //  2. Expiry: expires > now (in Unix seconds), else ErrExpired; and

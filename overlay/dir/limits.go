@@ -13,7 +13,7 @@ const KindPresence = "presence"
 // Size limits every record must meet, whatever its kind.
 const (
 	MaxKind      = 32      // bytes of Record.kind
-	MaxName      = 64      // bytes of Record.name
+	MaxName      = 128     // bytes of Record.name: a username is up to 32 runes of up to 4 bytes
 	MaxCert      = 4 << 10 // bytes of Record.cert (DER)
 	MaxSignature = 128     // bytes of Record.signature (ASN.1 ECDSA P-256 is at most 72)
 )

@@ -160,7 +160,11 @@ func TestVerify(t *testing.T) {
 		{name: "unknown kind", want: wire.ErrBadRecord, rec: func() *wire.Record { r := alice.record(t, 1, exp, ""); r.Kind = "mystery"; return r }},
 		{name: "long kind", want: wire.ErrTooLarge, rec: func() *wire.Record { r := alice.record(t, 1, exp, ""); r.Kind = strings.Repeat("k", 33); return r }},
 		{name: "no name", want: wire.ErrBadRecord, rec: func() *wire.Record { r := alice.record(t, 1, exp, ""); r.Name = ""; return r }},
-		{name: "long name", want: wire.ErrTooLarge, rec: func() *wire.Record { r := alice.record(t, 1, exp, ""); r.Name = strings.Repeat("n", 65); return r }},
+		{name: "long name", want: wire.ErrTooLarge, rec: func() *wire.Record {
+			r := alice.record(t, 1, exp, "")
+			r.Name = strings.Repeat("n", MaxName+1)
+			return r
+		}},
 		{name: "name not UTF-8", want: wire.ErrBadRecord, rec: func() *wire.Record { r := alice.record(t, 1, exp, ""); r.Name = "al\xffce"; return r }},
 		{name: "no cert", want: wire.ErrBadRecord, rec: func() *wire.Record { r := alice.record(t, 1, exp, ""); r.Cert = nil; return r }},
 		{name: "long cert", want: wire.ErrTooLarge, rec: func() *wire.Record { r := alice.record(t, 1, exp, ""); r.Cert = make([]byte, 4097); return r }},

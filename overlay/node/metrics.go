@@ -16,6 +16,8 @@ type metrics struct {
 	requests prometheus.Counter
 	lookups  *prometheus.CounterVec
 	hops     prometheus.Histogram
+
+	searches, redirects, relayed, delivered prometheus.Counter
 }
 
 func newMetrics(n *Node) *metrics {
@@ -27,6 +29,18 @@ func newMetrics(n *Node) *metrics {
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "soitto_node_lookups_total", Help: "Lookups this node ran, by result (ok, error).",
 		}, []string{"result"}),
+		searches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "soitto_node_searches_total", Help: "Searches this node answered.",
+		}),
+		redirects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "soitto_node_redirects_total", Help: "Clients refused at capacity and redirected.",
+		}),
+		relayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "soitto_node_relayed_total", Help: "Signals forwarded to another super-peer.",
+		}),
+		delivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "soitto_node_delivered_total", Help: "Signals delivered to an attached client.",
+		}),
 		hops: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "soitto_node_lookup_hops", Help: "Sequential rounds of this node's lookups.",
 			Buckets: []float64{0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16},
@@ -38,7 +52,9 @@ func newMetrics(n *Node) *metrics {
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
 	}
-	m.reg.MustRegister(m.requests, m.lookups, m.hops,
+	m.reg.MustRegister(m.requests, m.lookups, m.hops, m.searches, m.redirects, m.relayed, m.delivered,
+		gauge("soitto_node_clients", "Client endpoints attached.",
+			func() float64 { return float64(n.clients.len()) }),
 		gauge("soitto_node_ring_size_estimate", "Nodes in the ring, estimated from how much of the circle the successor list spans.",
 			func() float64 { return estimateSize(n.self.ID, n.ring.Successors()) }),
 		gauge("soitto_node_successors", "Entries in the successor list.",

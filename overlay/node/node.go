@@ -21,6 +21,7 @@ import (
 	"soitto/overlay"
 	"soitto/overlay/dir"
 	"soitto/overlay/ring"
+	"soitto/overlay/search"
 	"soitto/overlay/tlsnet"
 	"soitto/overlay/wire"
 )
@@ -44,6 +45,16 @@ type Config struct {
 	// bootstrap list, so nodes that start together merge into one ring.
 	// If zero, 2 s.
 	RejoinInterval time.Duration
+	// MaxClients is how many client endpoints may be attached at once;
+	// more are redirected to other super-peers. If zero,
+	// DefaultMaxClients.
+	MaxClients int
+	// KeepAlive is how often attached clients are asked to ping. If
+	// zero, DefaultKeepAlive.
+	KeepAlive time.Duration
+	// Search tunes the answers to clients' searches; Ring, Directory,
+	// Roots and Logger are filled in.
+	Search search.ServerConfig
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
 }
@@ -56,10 +67,14 @@ type Node struct {
 	net  *tlsnet.Net
 	ring *ring.Ring
 	dir  *dir.Directory
+	srch *search.Server
 	m    *metrics
 
-	mu      sync.Mutex // guards leaving
+	clients *clients
+
+	mu      sync.Mutex // guards leaving and crashed
 	leaving bool
+	crashed bool
 }
 
 // New checks cfg and builds the node; nothing runs until Run.
@@ -72,6 +87,15 @@ func New(cfg Config) (*Node, error) {
 	}
 	if cfg.RejoinInterval == 0 {
 		cfg.RejoinInterval = 2 * time.Second
+	}
+	if cfg.MaxClients == 0 {
+		cfg.MaxClients = DefaultMaxClients
+	}
+	if cfg.KeepAlive == 0 {
+		cfg.KeepAlive = DefaultKeepAlive
+	}
+	if cfg.MaxClients < 0 || cfg.KeepAlive < time.Second {
+		return nil, errors.New("node: MaxClients must not be negative, KeepAlive at least 1 s")
 	}
 	if err := bootstrap.CheckHostPort(cfg.Advertise); err != nil {
 		return nil, fmt.Errorf("node: advertise address %q: %v", cfg.Advertise, err)
@@ -86,7 +110,7 @@ func New(cfg Config) (*Node, error) {
 	if _, err := ca.VerifyNode(cfg.Network.CAPool(), leaf, time.Now(), cfg.Advertise); err != nil {
 		return nil, fmt.Errorf("node: certificate: %w", err)
 	}
-	n := &Node{cfg: cfg, self: overlay.NewNode(cfg.Advertise)}
+	n := &Node{cfg: cfg, self: overlay.NewNode(cfg.Advertise), clients: newClients(cfg.MaxClients)}
 	n.log = cfg.Logger.With("component", "node", "self", n.self.String())
 	n.m = newMetrics(n)
 	n.net, err = tlsnet.New(tlsnet.Config{
@@ -96,6 +120,10 @@ func New(cfg Config) (*Node, error) {
 		Handler:       overlay.HandlerFunc(n.handle),
 		Logger:        cfg.Logger,
 		AcceptClients: true,
+		OnClose:       n.linkClosed,
+		// Attached clients ping every KeepAlive; three missed pings
+		// end the link.
+		IdleTimeout: 3 * cfg.KeepAlive,
 	})
 	if err != nil {
 		return nil, err
@@ -122,6 +150,16 @@ func New(cfg Config) (*Node, error) {
 		Logger:    cfg.Logger,
 	})
 	if err != nil {
+		return nil, err
+	}
+	sc := cfg.Search
+	sc.Ring = searchRing{n.ring}
+	sc.Directory = n.dir
+	sc.Roots = cfg.Network.CAPool()
+	if sc.Logger == nil {
+		sc.Logger = cfg.Logger
+	}
+	if n.srch, err = search.NewServer(sc); err != nil {
 		return nil, err
 	}
 	return n, nil
@@ -172,7 +210,11 @@ func (n *Node) Run(ctx context.Context, ln net.Listener) error {
 
 	n.mu.Lock()
 	n.leaving = true
+	crashed := n.crashed
 	n.mu.Unlock()
+	if crashed {
+		return nil
+	}
 	lctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := n.dir.HandOff(lctx); err != nil {
@@ -183,6 +225,16 @@ func (n *Node) Run(ctx context.Context, ln net.Listener) error {
 	}
 	n.log.Info("left the ring")
 	return nil
+}
+
+// Crash stops the node at once, as a crash or kill -9 would look to the
+// rest of the network: every link is closed, nothing is handed over and
+// no neighbour is told. Run then returns without leaving. For tests.
+func (n *Node) Crash() {
+	n.mu.Lock()
+	n.crashed = true
+	n.mu.Unlock()
+	n.net.Close()
 }
 
 func (n *Node) others() []string {
@@ -252,11 +304,17 @@ func (n *Node) handle(ctx context.Context, from overlay.Peer, req *wire.Envelope
 	if from.Node.IsZero() {
 		return n.handleClient(ctx, from, req)
 	}
-	switch req.Body.(type) {
+	switch b := req.Body.(type) {
 	case *wire.Envelope_FindStep, *wire.Envelope_Neighbours, *wire.Envelope_Notify, *wire.Envelope_Ping, *wire.Envelope_Leave:
 		return n.ring.Handle(ctx, from, req)
 	case *wire.Envelope_Put, *wire.Envelope_Get, *wire.Envelope_Replicate:
 		return n.dir.Handle(ctx, from, req)
+	case *wire.Envelope_Search:
+		return n.handleSearch(ctx, from, b.Search)
+	case *wire.Envelope_Relay:
+		return n.handleRelay(ctx, from, b.Relay)
+	case *wire.Envelope_Peers:
+		return n.handlePeers(b.Peers), nil
 	}
 	return nil, wire.Errorf(wire.ErrBadRequest, "unexpected %T", req.Body)
 }
@@ -276,6 +334,14 @@ func (n *Node) handleClient(ctx context.Context, from overlay.Peer, req *wire.En
 		return &wire.Envelope{Body: &wire.Envelope_GetResult{GetResult: &wire.GetResponse{Records: []*wire.Record{rec}}}}, nil
 	case *wire.Envelope_Ping:
 		return &wire.Envelope{Body: &wire.Envelope_Ok{Ok: &wire.Empty{}}}, nil
+	case *wire.Envelope_Attach:
+		return n.handleAttach(ctx, from, b.Attach)
+	case *wire.Envelope_Search:
+		return n.handleSearch(ctx, from, b.Search)
+	case *wire.Envelope_Relay:
+		return n.handleRelay(ctx, from, b.Relay)
+	case *wire.Envelope_Peers:
+		return n.handlePeers(b.Peers), nil
 	}
 	return nil, wire.Errorf(wire.ErrForbidden, "a client may not send %T", req.Body)
 }
@@ -290,5 +356,22 @@ type ringAdapter struct {
 func (a ringAdapter) Lookup(ctx context.Context, key overlay.ID) ([]overlay.Node, error) {
 	res, err := a.Ring.Lookup(ctx, key)
 	a.m.lookup(res, err)
+	return res.Successors, err
+}
+
+func (n *Node) handleSearch(ctx context.Context, from overlay.Peer, req *wire.SearchRequest) (*wire.Envelope, error) {
+	n.m.searches.Inc()
+	resp, err := n.srch.Handle(ctx, from, req)
+	if err != nil {
+		return nil, err
+	}
+	return &wire.Envelope{Body: &wire.Envelope_SearchResult{SearchResult: resp}}, nil
+}
+
+// searchRing gives the search server the ring's lookup as a node list.
+type searchRing struct{ *ring.Ring }
+
+func (r searchRing) Lookup(ctx context.Context, key overlay.ID) ([]overlay.Node, error) {
+	res, err := r.Ring.Lookup(ctx, key)
 	return res.Successors, err
 }

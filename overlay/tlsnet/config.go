@@ -80,6 +80,11 @@ type Config struct {
 	// If zero, DefaultMaxInflight.
 	MaxInflight int
 
+	// OnClose, if set, is called (on its own goroutine) after a link
+	// closes, with the link as an overlay.Conn: a super-peer drops the
+	// attachment of a client whose link is gone.
+	OnClose func(overlay.Conn)
+
 	// AcceptClients lets clients (user certificates, no node in Hello)
 	// link to this node; if false only ring members may.
 	AcceptClients bool

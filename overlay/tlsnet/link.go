@@ -256,6 +256,9 @@ func (l *link) finishClose(why error, graceful bool) {
 	l.cancel()
 	close(l.done)
 	l.n.forget(l)
+	if f := l.n.cfg.OnClose; f != nil {
+		go f(conn{l})
+	}
 	if graceful {
 		l.conn.Close()
 	} else {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime/debug"
 
+	"soitto/overlay"
+
 	"soitto/overlay/wire"
 )
 
@@ -47,7 +49,7 @@ func (l *link) serve(req *wire.Envelope) {
 func (l *link) handle(req *wire.Envelope) {
 	ctx, cancel := context.WithTimeout(l.ctx, l.n.cfg.CallTimeout)
 	defer cancel()
-	resp, err := l.runHandler(ctx, req)
+	resp, err := l.runHandler(overlay.WithConn(ctx, conn{l}), req)
 	out := &wire.Envelope{Id: req.Id, Response: true}
 	switch {
 	case err != nil:

@@ -142,9 +142,9 @@
 //     place; one whose successor is node splices successors into its
 //     successor list.
 //
-// Directory (between ring members; a client may send Put, Get and Ping
-// and nothing else, and the node it is linked to carries its Put and Get
-// out on the ring for it):
+// Directory (between ring members; a client may send Put, Get and Ping,
+// and the node it is linked to carries its Put and Get out on the ring
+// for it):
 //
 //   - Put{record, replica} → ok: store record. Its home is
 //     successor(SHA-1(record.name)); a node that is not the home of a
@@ -163,6 +163,61 @@
 //     repair of the replica sets; each is checked as for Put and kept if
 //     newer than the one held, and the answer is ok even if some were
 //     refused.
+//
+// Clients (ordinary peers) and super-peers:
+//
+//   - Attach{instance, receive} → AttachResult{accepted, redirect,
+//     super_peers, keepalive_seconds}: a client (user certificate) asks
+//     to be attached to the answering super-peer over this link. instance
+//     (16 random bytes) names the client program, so one user may be
+//     attached from several; an attachment of the same user and instance
+//     replaces the older one, whose link is closed. receive asks for
+//     Deliver requests on this link. A super-peer at capacity answers
+//     accepted = false with redirect: other super-peers to try.
+//     super_peers (up to 32) refresh the client's host cache. The client
+//     pings every keepalive_seconds; the attachment ends with the link,
+//     which the super-peer closes after three intervals of silence.
+//   - Search{name, count, proxy} → SearchResult{record, nodes,
+//     responsible, cached}, from a client or a ring member, to any
+//     super-peer. The answerer returns the presence record of name if it
+//     holds one (store or cache, cached set for the latter). Else, with
+//     proxy, it looks the record up on the ring itself (Get), caches what
+//     it finds until the record's expiry, and answers the record or
+//     responsible = true when the ring holds none. Else, if the answerer
+//     is successor(SHA-1(name)), it answers responsible = true: an
+//     authoritative "no such user online". Else, with count > 0 (at most
+//     32), nodes are up to count super-peers nearest the key: successor(key)
+//     and the nodes after it, which hold the record and its replicas; with
+//     count = 0 nothing. A client searches in rounds: count 4 to its own
+//     super-peer, the nodes answered asked in parallel with count 0; if
+//     none answers a record or responsible, again with 8, then 16; if it
+//     reaches none of a round's nodes, it asks its own with proxy.
+//     Searches are limited per certificate name (CodeRateLimited).
+//   - Relay{signal, via} → ok: deliver a Signal to its recipient, who is
+//     attached to the super-peer at via (from their presence record). A
+//     client sends it to its own super-peer, which must be attached to it
+//     and checks that signal.from is the client's certificate name (else
+//     CodeForbidden) and the signature and time (CodeBadRecord,
+//     CodeExpired, CodeReplayed); if via is another node it forwards the
+//     Relay there, and answers CodeUnreachable if that node cannot be
+//     reached. A ring member may only send a Relay whose via is the
+//     receiver (signals cross at most two super-peers). The super-peer at
+//     via sends Deliver to every endpoint of signal.to attached with
+//     receive, and answers ok as soon as one accepted it, CodeOffline if
+//     none is attached, or the endpoint's refusal.
+//   - Deliver{signal} → ok: from a super-peer to an attached client,
+//     over the client's link. The client checks the signal (package
+//     overlay/signal: certificate, signer = from, to = itself, signature,
+//     timestamp within 2 minutes, nonce not seen before) and answers ok
+//     once it has taken it, or the refusal (CodeReplayed for a second
+//     copy), so a signal resent after a lost answer is acted on once.
+//   - Peers{count} → PeersResult{nodes}: up to count (at most 32) ring
+//     members the answerer knows, for host caches.
+//
+// A Presence payload (message Presence in wire.proto) names the super-peer
+// the user is attached to and their status; an offline record names none.
+// It never holds the user's own address. Signal.signature is over
+// SignedBytes(signal) as defined in package overlay/signal.
 //
 // A Record is owned by the user its certificate names (for presence,
 // record.name is that user's normalized name), and only the owner can
@@ -193,6 +248,9 @@
 //	  13  CodeTimeout        the other side gave up waiting
 //	  14  CodeNotResponsible the key is not this node's
 //	  15  CodeShuttingDown   the node is leaving
+//	  16  CodeOffline        the user is not online (not attached there)
+//	  17  CodeUnreachable    the user's super-peer cannot be reached
+//	  18  CodeReplayed       a signal seen before, or too old or new
 //
 // ErrorToWire and ErrorFromWire map them to this package's sentinel
 // errors and back.

@@ -29,6 +29,9 @@ const (
 	CodeTimeout        uint32 = 13 // ErrTimeout: the other side gave up waiting
 	CodeNotResponsible uint32 = 14 // ErrNotResponsible: the key is not this node's
 	CodeShuttingDown   uint32 = 15 // ErrShuttingDown: the node is leaving
+	CodeOffline        uint32 = 16 // ErrOffline: the user is not online (not attached there)
+	CodeUnreachable    uint32 = 17 // ErrUnreachable: the user's super-peer cannot be reached
+	CodeReplayed       uint32 = 18 // ErrReplayed: a signal seen before, or too old or new
 )
 
 // Sentinel errors, one per code.
@@ -48,6 +51,9 @@ var (
 	ErrTimeout        = errors.New("timed out")
 	ErrNotResponsible = errors.New("not responsible for this key")
 	ErrShuttingDown   = errors.New("shutting down")
+	ErrOffline        = errors.New("offline")
+	ErrUnreachable    = errors.New("unreachable")
+	ErrReplayed       = errors.New("replayed")
 )
 
 var codeErrs = map[uint32]error{
@@ -56,6 +62,7 @@ var codeErrs = map[uint32]error{
 	CodeNotFound: ErrNotFound, CodeBadRecord: ErrBadRecord, CodeExpired: ErrExpired,
 	CodeStale: ErrStale, CodeQuota: ErrQuota, CodeTooLarge: ErrTooLarge,
 	CodeTimeout: ErrTimeout, CodeNotResponsible: ErrNotResponsible, CodeShuttingDown: ErrShuttingDown,
+	CodeOffline: ErrOffline, CodeUnreachable: ErrUnreachable, CodeReplayed: ErrReplayed,
 }
 
 // codeOrder is the codes in ascending order, so that an error wrapping

@@ -13,10 +13,10 @@ import (
 // TestErrorCodesRoundTrip checks every code → error → code and every
 // sentinel → code → sentinel, and that the table has no gaps.
 func TestErrorCodesRoundTrip(t *testing.T) {
-	if len(codeErrs) != int(CodeShuttingDown) {
-		t.Fatalf("table has %d codes, want 1..%d", len(codeErrs), CodeShuttingDown)
+	if len(codeErrs) != int(CodeReplayed) {
+		t.Fatalf("table has %d codes, want 1..%d", len(codeErrs), CodeReplayed)
 	}
-	for code := CodeInternal; code <= CodeShuttingDown; code++ {
+	for code := CodeInternal; code <= CodeReplayed; code++ {
 		sentinel, ok := codeErrs[code]
 		if !ok {
 			t.Fatalf("code %d has no sentinel", code)

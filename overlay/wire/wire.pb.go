@@ -24,6 +24,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Status is a user's presence status as others see it.
+type Status int32
+
+const (
+	Status_STATUS_OFFLINE Status = 0
+	Status_STATUS_ONLINE  Status = 1
+	Status_STATUS_AWAY    Status = 2
+	Status_STATUS_DND     Status = 3
+)
+
+// Enum value maps for Status.
+var (
+	Status_name = map[int32]string{
+		0: "STATUS_OFFLINE",
+		1: "STATUS_ONLINE",
+		2: "STATUS_AWAY",
+		3: "STATUS_DND",
+	}
+	Status_value = map[string]int32{
+		"STATUS_OFFLINE": 0,
+		"STATUS_ONLINE":  1,
+		"STATUS_AWAY":    2,
+		"STATUS_DND":     3,
+	}
+)
+
+func (x Status) Enum() *Status {
+	p := new(Status)
+	*p = x
+	return p
+}
+
+func (x Status) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Status) Descriptor() protoreflect.EnumDescriptor {
+	return file_overlay_wire_wire_proto_enumTypes[0].Descriptor()
+}
+
+func (Status) Type() protoreflect.EnumType {
+	return &file_overlay_wire_wire_proto_enumTypes[0]
+}
+
+func (x Status) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Status.Descriptor instead.
+func (Status) EnumDescriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{0}
+}
+
 // Envelope is the only top-level message: every frame holds one.
 type Envelope struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -51,6 +104,14 @@ type Envelope struct {
 	//	*Envelope_Get
 	//	*Envelope_GetResult
 	//	*Envelope_Replicate
+	//	*Envelope_Attach
+	//	*Envelope_AttachResult
+	//	*Envelope_Search
+	//	*Envelope_SearchResult
+	//	*Envelope_Relay
+	//	*Envelope_Deliver
+	//	*Envelope_Peers
+	//	*Envelope_PeersResult
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -240,6 +301,78 @@ func (x *Envelope) GetReplicate() *ReplicateRequest {
 	return nil
 }
 
+func (x *Envelope) GetAttach() *AttachRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Attach); ok {
+			return x.Attach
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetAttachResult() *AttachResponse {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_AttachResult); ok {
+			return x.AttachResult
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetSearch() *SearchRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Search); ok {
+			return x.Search
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetSearchResult() *SearchResponse {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_SearchResult); ok {
+			return x.SearchResult
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetRelay() *RelayRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Relay); ok {
+			return x.Relay
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetDeliver() *DeliverRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Deliver); ok {
+			return x.Deliver
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetPeers() *PeersRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_Peers); ok {
+			return x.Peers
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetPeersResult() *PeersResponse {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_PeersResult); ok {
+			return x.PeersResult
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Body interface {
 	isEnvelope_Body()
 }
@@ -302,6 +435,39 @@ type Envelope_Replicate struct {
 	Replicate *ReplicateRequest `protobuf:"bytes,33,opt,name=replicate,proto3,oneof"`
 }
 
+type Envelope_Attach struct {
+	// Ordinary peers (clients) and their super-peers.
+	Attach *AttachRequest `protobuf:"bytes,40,opt,name=attach,proto3,oneof"`
+}
+
+type Envelope_AttachResult struct {
+	AttachResult *AttachResponse `protobuf:"bytes,41,opt,name=attach_result,json=attachResult,proto3,oneof"`
+}
+
+type Envelope_Search struct {
+	Search *SearchRequest `protobuf:"bytes,42,opt,name=search,proto3,oneof"`
+}
+
+type Envelope_SearchResult struct {
+	SearchResult *SearchResponse `protobuf:"bytes,43,opt,name=search_result,json=searchResult,proto3,oneof"`
+}
+
+type Envelope_Relay struct {
+	Relay *RelayRequest `protobuf:"bytes,44,opt,name=relay,proto3,oneof"`
+}
+
+type Envelope_Deliver struct {
+	Deliver *DeliverRequest `protobuf:"bytes,45,opt,name=deliver,proto3,oneof"`
+}
+
+type Envelope_Peers struct {
+	Peers *PeersRequest `protobuf:"bytes,46,opt,name=peers,proto3,oneof"`
+}
+
+type Envelope_PeersResult struct {
+	PeersResult *PeersResponse `protobuf:"bytes,47,opt,name=peers_result,json=peersResult,proto3,oneof"`
+}
+
 func (*Envelope_Hello) isEnvelope_Body() {}
 
 func (*Envelope_HelloAck) isEnvelope_Body() {}
@@ -329,6 +495,22 @@ func (*Envelope_Get) isEnvelope_Body() {}
 func (*Envelope_GetResult) isEnvelope_Body() {}
 
 func (*Envelope_Replicate) isEnvelope_Body() {}
+
+func (*Envelope_Attach) isEnvelope_Body() {}
+
+func (*Envelope_AttachResult) isEnvelope_Body() {}
+
+func (*Envelope_Search) isEnvelope_Body() {}
+
+func (*Envelope_SearchResult) isEnvelope_Body() {}
+
+func (*Envelope_Relay) isEnvelope_Body() {}
+
+func (*Envelope_Deliver) isEnvelope_Body() {}
+
+func (*Envelope_Peers) isEnvelope_Body() {}
+
+func (*Envelope_PeersResult) isEnvelope_Body() {}
 
 // Error is a failed request: a code from the table in doc.go and one line
 // of reason.
@@ -1249,11 +1431,639 @@ func (x *ReplicateRequest) GetRecords() []*Record {
 	return nil
 }
 
+// AttachRequest: a client (user certificate, no node in Hello) asks to be
+// attached to the receiving super-peer over this link.
+type AttachRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 16 random bytes naming this endpoint of the user, so that one user may
+	// be attached from several programs at once.
+	Instance []byte `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	// Deliver relayed messages for the user over this link.
+	Receive       bool `protobuf:"varint,2,opt,name=receive,proto3" json:"receive,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachRequest) Reset() {
+	*x = AttachRequest{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachRequest) ProtoMessage() {}
+
+func (x *AttachRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
+func (*AttachRequest) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AttachRequest) GetInstance() []byte {
+	if x != nil {
+		return x.Instance
+	}
+	return nil
+}
+
+func (x *AttachRequest) GetReceive() bool {
+	if x != nil {
+		return x.Receive
+	}
+	return false
+}
+
+// AttachResponse: accepted, or refused at capacity with other super-peers
+// to try.
+type AttachResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Accepted bool                   `protobuf:"varint,1,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// When not accepted: super-peers to try instead.
+	Redirect []*NodeInfo `protobuf:"bytes,2,rep,name=redirect,proto3" json:"redirect,omitempty"`
+	// Super-peers the node knows, for the client's host cache.
+	SuperPeers []*NodeInfo `protobuf:"bytes,3,rep,name=super_peers,json=superPeers,proto3" json:"super_peers,omitempty"`
+	// How often the client should ping to keep the link (and the
+	// attachment) alive.
+	KeepaliveSeconds uint32 `protobuf:"varint,4,opt,name=keepalive_seconds,json=keepaliveSeconds,proto3" json:"keepalive_seconds,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *AttachResponse) Reset() {
+	*x = AttachResponse{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachResponse) ProtoMessage() {}
+
+func (x *AttachResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
+func (*AttachResponse) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AttachResponse) GetAccepted() bool {
+	if x != nil {
+		return x.Accepted
+	}
+	return false
+}
+
+func (x *AttachResponse) GetRedirect() []*NodeInfo {
+	if x != nil {
+		return x.Redirect
+	}
+	return nil
+}
+
+func (x *AttachResponse) GetSuperPeers() []*NodeInfo {
+	if x != nil {
+		return x.SuperPeers
+	}
+	return nil
+}
+
+func (x *AttachResponse) GetKeepaliveSeconds() uint32 {
+	if x != nil {
+		return x.KeepaliveSeconds
+	}
+	return 0
+}
+
+// Presence is the payload of a "presence" record. It carries no address
+// of the user: only the super-peer the user is attached to.
+type Presence struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The super-peer that relays to the user; absent when offline.
+	SuperPeer     *NodeInfo `protobuf:"bytes,1,opt,name=super_peer,json=superPeer,proto3" json:"super_peer,omitempty"`
+	Status        Status    `protobuf:"varint,2,opt,name=status,proto3,enum=soitto.overlay.v1.Status" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Presence) Reset() {
+	*x = Presence{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Presence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Presence) ProtoMessage() {}
+
+func (x *Presence) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Presence.ProtoReflect.Descriptor instead.
+func (*Presence) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Presence) GetSuperPeer() *NodeInfo {
+	if x != nil {
+		return x.SuperPeer
+	}
+	return nil
+}
+
+func (x *Presence) GetStatus() Status {
+	if x != nil {
+		return x.Status
+	}
+	return Status_STATUS_OFFLINE
+}
+
+// SearchRequest asks a super-peer about a user's presence record.
+type SearchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The normalized username.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// 0: answer only from what this node holds or has cached. Otherwise
+	// (1 to 32): if the node has no record, the addresses of up to count
+	// super-peers nearest the key, which hold it.
+	Count uint32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	// Search the ring on the asker's behalf (a client that cannot reach
+	// other super-peers); the node caches what it finds.
+	Proxy         bool `protobuf:"varint,3,opt,name=proxy,proto3" json:"proxy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchRequest) Reset() {
+	*x = SearchRequest{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchRequest) ProtoMessage() {}
+
+func (x *SearchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchRequest.ProtoReflect.Descriptor instead.
+func (*SearchRequest) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *SearchRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SearchRequest) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *SearchRequest) GetProxy() bool {
+	if x != nil {
+		return x.Proxy
+	}
+	return false
+}
+
+// SearchResponse: the record, or nodes to ask, or an authoritative "not
+// here".
+type SearchResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Record *Record                `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	Nodes  []*NodeInfo            `protobuf:"bytes,2,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	// No record, and the key is this node's (it is successor(key)): a
+	// signed record would be here if the user were online.
+	Responsible bool `protobuf:"varint,3,opt,name=responsible,proto3" json:"responsible,omitempty"`
+	// The record came from the node's cache of searches, not its store.
+	Cached        bool `protobuf:"varint,4,opt,name=cached,proto3" json:"cached,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SearchResponse) Reset() {
+	*x = SearchResponse{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SearchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SearchResponse) ProtoMessage() {}
+
+func (x *SearchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SearchResponse.ProtoReflect.Descriptor instead.
+func (*SearchResponse) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SearchResponse) GetRecord() *Record {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *SearchResponse) GetNodes() []*NodeInfo {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
+}
+
+func (x *SearchResponse) GetResponsible() bool {
+	if x != nil {
+		return x.Responsible
+	}
+	return false
+}
+
+func (x *SearchResponse) GetCached() bool {
+	if x != nil {
+		return x.Cached
+	}
+	return false
+}
+
+// Signal is a message from one user to another, signed by the sender,
+// relayed by super-peers: contact requests, call offers and answers, ICE
+// candidates. Receivers check the signature, the time and the nonce.
+type Signal struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sender's and recipient's normalized usernames.
+	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	To   string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// Unix milliseconds when the sender signed it.
+	TimestampMs int64 `protobuf:"varint,3,opt,name=timestamp_ms,json=timestampMs,proto3" json:"timestamp_ms,omitempty"`
+	// 16 random bytes; a receiver accepts a (from, nonce) pair once.
+	Nonce []byte `protobuf:"bytes,4,opt,name=nonce,proto3" json:"nonce,omitempty"`
+	// What the payload is ("ping", "contact-request", "offer", ...).
+	Kind string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Kind-specific content, at most 16 KiB.
+	Payload []byte `protobuf:"bytes,6,opt,name=payload,proto3" json:"payload,omitempty"`
+	// The sender's DER user certificate.
+	Cert []byte `protobuf:"bytes,7,opt,name=cert,proto3" json:"cert,omitempty"`
+	// ECDSA P-256 signature by the certificate's key over the bytes that
+	// doc.go defines for a Signal.
+	Signature     []byte `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Signal) Reset() {
+	*x = Signal{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Signal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Signal) ProtoMessage() {}
+
+func (x *Signal) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Signal.ProtoReflect.Descriptor instead.
+func (*Signal) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *Signal) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *Signal) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *Signal) GetTimestampMs() int64 {
+	if x != nil {
+		return x.TimestampMs
+	}
+	return 0
+}
+
+func (x *Signal) GetNonce() []byte {
+	if x != nil {
+		return x.Nonce
+	}
+	return nil
+}
+
+func (x *Signal) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Signal) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+func (x *Signal) GetCert() []byte {
+	if x != nil {
+		return x.Cert
+	}
+	return nil
+}
+
+func (x *Signal) GetSignature() []byte {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+// RelayRequest: deliver signal to its recipient, who is attached to the
+// super-peer at via (from the recipient's presence record). A client sends
+// it to its own super-peer, which forwards it to via.
+type RelayRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Signal        *Signal                `protobuf:"bytes,1,opt,name=signal,proto3" json:"signal,omitempty"`
+	Via           string                 `protobuf:"bytes,2,opt,name=via,proto3" json:"via,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RelayRequest) Reset() {
+	*x = RelayRequest{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RelayRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RelayRequest) ProtoMessage() {}
+
+func (x *RelayRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RelayRequest.ProtoReflect.Descriptor instead.
+func (*RelayRequest) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RelayRequest) GetSignal() *Signal {
+	if x != nil {
+		return x.Signal
+	}
+	return nil
+}
+
+func (x *RelayRequest) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
+}
+
+// DeliverRequest: a super-peer hands an attached client a signal. The
+// client answers Ok once it has accepted it.
+type DeliverRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Signal        *Signal                `protobuf:"bytes,1,opt,name=signal,proto3" json:"signal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliverRequest) Reset() {
+	*x = DeliverRequest{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliverRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliverRequest) ProtoMessage() {}
+
+func (x *DeliverRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliverRequest.ProtoReflect.Descriptor instead.
+func (*DeliverRequest) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *DeliverRequest) GetSignal() *Signal {
+	if x != nil {
+		return x.Signal
+	}
+	return nil
+}
+
+// PeersRequest asks for super-peers the receiver knows (host cache
+// refresh, super-peer list exchange).
+type PeersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Count         uint32                 `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeersRequest) Reset() {
+	*x = PeersRequest{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeersRequest) ProtoMessage() {}
+
+func (x *PeersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeersRequest.ProtoReflect.Descriptor instead.
+func (*PeersRequest) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *PeersRequest) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+type PeersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Nodes         []*NodeInfo            `protobuf:"bytes,1,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeersResponse) Reset() {
+	*x = PeersResponse{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeersResponse) ProtoMessage() {}
+
+func (x *PeersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeersResponse.ProtoReflect.Descriptor instead.
+func (*PeersResponse) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *PeersResponse) GetNodes() []*NodeInfo {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
+}
+
 var File_overlay_wire_wire_proto protoreflect.FileDescriptor
 
 const file_overlay_wire_wire_proto_rawDesc = "" +
 	"\n" +
-	"\x17overlay/wire/wire.proto\x12\x11soitto.overlay.v1\"\xd1\a\n" +
+	"\x17overlay/wire/wire.proto\x12\x11soitto.overlay.v1\"\xd5\v\n" +
 	"\bEnvelope\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
 	"\bresponse\x18\x02 \x01(\bR\bresponse\x12.\n" +
@@ -1275,7 +2085,15 @@ const file_overlay_wire_wire_proto_rawDesc = "" +
 	"\x03get\x18\x1f \x01(\v2\x1d.soitto.overlay.v1.GetRequestH\x00R\x03get\x12?\n" +
 	"\n" +
 	"get_result\x18  \x01(\v2\x1e.soitto.overlay.v1.GetResponseH\x00R\tgetResult\x12C\n" +
-	"\treplicate\x18! \x01(\v2#.soitto.overlay.v1.ReplicateRequestH\x00R\treplicateB\x06\n" +
+	"\treplicate\x18! \x01(\v2#.soitto.overlay.v1.ReplicateRequestH\x00R\treplicate\x12:\n" +
+	"\x06attach\x18( \x01(\v2 .soitto.overlay.v1.AttachRequestH\x00R\x06attach\x12H\n" +
+	"\rattach_result\x18) \x01(\v2!.soitto.overlay.v1.AttachResponseH\x00R\fattachResult\x12:\n" +
+	"\x06search\x18* \x01(\v2 .soitto.overlay.v1.SearchRequestH\x00R\x06search\x12H\n" +
+	"\rsearch_result\x18+ \x01(\v2!.soitto.overlay.v1.SearchResponseH\x00R\fsearchResult\x127\n" +
+	"\x05relay\x18, \x01(\v2\x1f.soitto.overlay.v1.RelayRequestH\x00R\x05relay\x12=\n" +
+	"\adeliver\x18- \x01(\v2!.soitto.overlay.v1.DeliverRequestH\x00R\adeliver\x127\n" +
+	"\x05peers\x18. \x01(\v2\x1f.soitto.overlay.v1.PeersRequestH\x00R\x05peers\x12E\n" +
+	"\fpeers_result\x18/ \x01(\v2 .soitto.overlay.v1.PeersResponseH\x00R\vpeersResultB\x06\n" +
 	"\x04body\"5\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
@@ -1332,7 +2150,53 @@ const file_overlay_wire_wire_proto_rawDesc = "" +
 	"\vGetResponse\x123\n" +
 	"\arecords\x18\x01 \x03(\v2\x19.soitto.overlay.v1.RecordR\arecords\"G\n" +
 	"\x10ReplicateRequest\x123\n" +
-	"\arecords\x18\x01 \x03(\v2\x19.soitto.overlay.v1.RecordR\arecordsB\x15Z\x13soitto/overlay/wireb\x06proto3"
+	"\arecords\x18\x01 \x03(\v2\x19.soitto.overlay.v1.RecordR\arecords\"E\n" +
+	"\rAttachRequest\x12\x1a\n" +
+	"\binstance\x18\x01 \x01(\fR\binstance\x12\x18\n" +
+	"\areceive\x18\x02 \x01(\bR\areceive\"\xd0\x01\n" +
+	"\x0eAttachResponse\x12\x1a\n" +
+	"\baccepted\x18\x01 \x01(\bR\baccepted\x127\n" +
+	"\bredirect\x18\x02 \x03(\v2\x1b.soitto.overlay.v1.NodeInfoR\bredirect\x12<\n" +
+	"\vsuper_peers\x18\x03 \x03(\v2\x1b.soitto.overlay.v1.NodeInfoR\n" +
+	"superPeers\x12+\n" +
+	"\x11keepalive_seconds\x18\x04 \x01(\rR\x10keepaliveSeconds\"y\n" +
+	"\bPresence\x12:\n" +
+	"\n" +
+	"super_peer\x18\x01 \x01(\v2\x1b.soitto.overlay.v1.NodeInfoR\tsuperPeer\x121\n" +
+	"\x06status\x18\x02 \x01(\x0e2\x19.soitto.overlay.v1.StatusR\x06status\"O\n" +
+	"\rSearchRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\x12\x14\n" +
+	"\x05proxy\x18\x03 \x01(\bR\x05proxy\"\xb0\x01\n" +
+	"\x0eSearchResponse\x121\n" +
+	"\x06record\x18\x01 \x01(\v2\x19.soitto.overlay.v1.RecordR\x06record\x121\n" +
+	"\x05nodes\x18\x02 \x03(\v2\x1b.soitto.overlay.v1.NodeInfoR\x05nodes\x12 \n" +
+	"\vresponsible\x18\x03 \x01(\bR\vresponsible\x12\x16\n" +
+	"\x06cached\x18\x04 \x01(\bR\x06cached\"\xc5\x01\n" +
+	"\x06Signal\x12\x12\n" +
+	"\x04from\x18\x01 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12!\n" +
+	"\ftimestamp_ms\x18\x03 \x01(\x03R\vtimestampMs\x12\x14\n" +
+	"\x05nonce\x18\x04 \x01(\fR\x05nonce\x12\x12\n" +
+	"\x04kind\x18\x05 \x01(\tR\x04kind\x12\x18\n" +
+	"\apayload\x18\x06 \x01(\fR\apayload\x12\x12\n" +
+	"\x04cert\x18\a \x01(\fR\x04cert\x12\x1c\n" +
+	"\tsignature\x18\b \x01(\fR\tsignature\"S\n" +
+	"\fRelayRequest\x121\n" +
+	"\x06signal\x18\x01 \x01(\v2\x19.soitto.overlay.v1.SignalR\x06signal\x12\x10\n" +
+	"\x03via\x18\x02 \x01(\tR\x03via\"C\n" +
+	"\x0eDeliverRequest\x121\n" +
+	"\x06signal\x18\x01 \x01(\v2\x19.soitto.overlay.v1.SignalR\x06signal\"$\n" +
+	"\fPeersRequest\x12\x14\n" +
+	"\x05count\x18\x01 \x01(\rR\x05count\"B\n" +
+	"\rPeersResponse\x121\n" +
+	"\x05nodes\x18\x01 \x03(\v2\x1b.soitto.overlay.v1.NodeInfoR\x05nodes*P\n" +
+	"\x06Status\x12\x12\n" +
+	"\x0eSTATUS_OFFLINE\x10\x00\x12\x11\n" +
+	"\rSTATUS_ONLINE\x10\x01\x12\x0f\n" +
+	"\vSTATUS_AWAY\x10\x02\x12\x0e\n" +
+	"\n" +
+	"STATUS_DND\x10\x03B\x15Z\x13soitto/overlay/wireb\x06proto3"
 
 var (
 	file_overlay_wire_wire_proto_rawDescOnce sync.Once
@@ -1346,60 +2210,89 @@ func file_overlay_wire_wire_proto_rawDescGZIP() []byte {
 	return file_overlay_wire_wire_proto_rawDescData
 }
 
-var file_overlay_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_overlay_wire_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_overlay_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_overlay_wire_wire_proto_goTypes = []any{
-	(*Envelope)(nil),           // 0: soitto.overlay.v1.Envelope
-	(*Error)(nil),              // 1: soitto.overlay.v1.Error
-	(*Empty)(nil),              // 2: soitto.overlay.v1.Empty
-	(*Hello)(nil),              // 3: soitto.overlay.v1.Hello
-	(*HelloAck)(nil),           // 4: soitto.overlay.v1.HelloAck
-	(*NodeInfo)(nil),           // 5: soitto.overlay.v1.NodeInfo
-	(*FindStepRequest)(nil),    // 6: soitto.overlay.v1.FindStepRequest
-	(*FindStepResponse)(nil),   // 7: soitto.overlay.v1.FindStepResponse
-	(*NeighboursRequest)(nil),  // 8: soitto.overlay.v1.NeighboursRequest
-	(*NeighboursResponse)(nil), // 9: soitto.overlay.v1.NeighboursResponse
-	(*NotifyRequest)(nil),      // 10: soitto.overlay.v1.NotifyRequest
-	(*PingRequest)(nil),        // 11: soitto.overlay.v1.PingRequest
-	(*LeaveRequest)(nil),       // 12: soitto.overlay.v1.LeaveRequest
-	(*Record)(nil),             // 13: soitto.overlay.v1.Record
-	(*PutRequest)(nil),         // 14: soitto.overlay.v1.PutRequest
-	(*GetRequest)(nil),         // 15: soitto.overlay.v1.GetRequest
-	(*GetResponse)(nil),        // 16: soitto.overlay.v1.GetResponse
-	(*ReplicateRequest)(nil),   // 17: soitto.overlay.v1.ReplicateRequest
+	(Status)(0),                // 0: soitto.overlay.v1.Status
+	(*Envelope)(nil),           // 1: soitto.overlay.v1.Envelope
+	(*Error)(nil),              // 2: soitto.overlay.v1.Error
+	(*Empty)(nil),              // 3: soitto.overlay.v1.Empty
+	(*Hello)(nil),              // 4: soitto.overlay.v1.Hello
+	(*HelloAck)(nil),           // 5: soitto.overlay.v1.HelloAck
+	(*NodeInfo)(nil),           // 6: soitto.overlay.v1.NodeInfo
+	(*FindStepRequest)(nil),    // 7: soitto.overlay.v1.FindStepRequest
+	(*FindStepResponse)(nil),   // 8: soitto.overlay.v1.FindStepResponse
+	(*NeighboursRequest)(nil),  // 9: soitto.overlay.v1.NeighboursRequest
+	(*NeighboursResponse)(nil), // 10: soitto.overlay.v1.NeighboursResponse
+	(*NotifyRequest)(nil),      // 11: soitto.overlay.v1.NotifyRequest
+	(*PingRequest)(nil),        // 12: soitto.overlay.v1.PingRequest
+	(*LeaveRequest)(nil),       // 13: soitto.overlay.v1.LeaveRequest
+	(*Record)(nil),             // 14: soitto.overlay.v1.Record
+	(*PutRequest)(nil),         // 15: soitto.overlay.v1.PutRequest
+	(*GetRequest)(nil),         // 16: soitto.overlay.v1.GetRequest
+	(*GetResponse)(nil),        // 17: soitto.overlay.v1.GetResponse
+	(*ReplicateRequest)(nil),   // 18: soitto.overlay.v1.ReplicateRequest
+	(*AttachRequest)(nil),      // 19: soitto.overlay.v1.AttachRequest
+	(*AttachResponse)(nil),     // 20: soitto.overlay.v1.AttachResponse
+	(*Presence)(nil),           // 21: soitto.overlay.v1.Presence
+	(*SearchRequest)(nil),      // 22: soitto.overlay.v1.SearchRequest
+	(*SearchResponse)(nil),     // 23: soitto.overlay.v1.SearchResponse
+	(*Signal)(nil),             // 24: soitto.overlay.v1.Signal
+	(*RelayRequest)(nil),       // 25: soitto.overlay.v1.RelayRequest
+	(*DeliverRequest)(nil),     // 26: soitto.overlay.v1.DeliverRequest
+	(*PeersRequest)(nil),       // 27: soitto.overlay.v1.PeersRequest
+	(*PeersResponse)(nil),      // 28: soitto.overlay.v1.PeersResponse
 }
 var file_overlay_wire_wire_proto_depIdxs = []int32{
-	1,  // 0: soitto.overlay.v1.Envelope.error:type_name -> soitto.overlay.v1.Error
-	3,  // 1: soitto.overlay.v1.Envelope.hello:type_name -> soitto.overlay.v1.Hello
-	4,  // 2: soitto.overlay.v1.Envelope.hello_ack:type_name -> soitto.overlay.v1.HelloAck
-	2,  // 3: soitto.overlay.v1.Envelope.ok:type_name -> soitto.overlay.v1.Empty
-	6,  // 4: soitto.overlay.v1.Envelope.find_step:type_name -> soitto.overlay.v1.FindStepRequest
-	7,  // 5: soitto.overlay.v1.Envelope.find_step_result:type_name -> soitto.overlay.v1.FindStepResponse
-	8,  // 6: soitto.overlay.v1.Envelope.neighbours:type_name -> soitto.overlay.v1.NeighboursRequest
-	9,  // 7: soitto.overlay.v1.Envelope.neighbours_result:type_name -> soitto.overlay.v1.NeighboursResponse
-	10, // 8: soitto.overlay.v1.Envelope.notify:type_name -> soitto.overlay.v1.NotifyRequest
-	11, // 9: soitto.overlay.v1.Envelope.ping:type_name -> soitto.overlay.v1.PingRequest
-	12, // 10: soitto.overlay.v1.Envelope.leave:type_name -> soitto.overlay.v1.LeaveRequest
-	14, // 11: soitto.overlay.v1.Envelope.put:type_name -> soitto.overlay.v1.PutRequest
-	15, // 12: soitto.overlay.v1.Envelope.get:type_name -> soitto.overlay.v1.GetRequest
-	16, // 13: soitto.overlay.v1.Envelope.get_result:type_name -> soitto.overlay.v1.GetResponse
-	17, // 14: soitto.overlay.v1.Envelope.replicate:type_name -> soitto.overlay.v1.ReplicateRequest
-	5,  // 15: soitto.overlay.v1.Hello.node:type_name -> soitto.overlay.v1.NodeInfo
-	5,  // 16: soitto.overlay.v1.HelloAck.node:type_name -> soitto.overlay.v1.NodeInfo
-	5,  // 17: soitto.overlay.v1.FindStepResponse.nodes:type_name -> soitto.overlay.v1.NodeInfo
-	5,  // 18: soitto.overlay.v1.NeighboursResponse.predecessor:type_name -> soitto.overlay.v1.NodeInfo
-	5,  // 19: soitto.overlay.v1.NeighboursResponse.successors:type_name -> soitto.overlay.v1.NodeInfo
-	5,  // 20: soitto.overlay.v1.NotifyRequest.node:type_name -> soitto.overlay.v1.NodeInfo
-	5,  // 21: soitto.overlay.v1.LeaveRequest.node:type_name -> soitto.overlay.v1.NodeInfo
-	5,  // 22: soitto.overlay.v1.LeaveRequest.predecessor:type_name -> soitto.overlay.v1.NodeInfo
-	5,  // 23: soitto.overlay.v1.LeaveRequest.successors:type_name -> soitto.overlay.v1.NodeInfo
-	13, // 24: soitto.overlay.v1.PutRequest.record:type_name -> soitto.overlay.v1.Record
-	13, // 25: soitto.overlay.v1.GetResponse.records:type_name -> soitto.overlay.v1.Record
-	13, // 26: soitto.overlay.v1.ReplicateRequest.records:type_name -> soitto.overlay.v1.Record
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	2,  // 0: soitto.overlay.v1.Envelope.error:type_name -> soitto.overlay.v1.Error
+	4,  // 1: soitto.overlay.v1.Envelope.hello:type_name -> soitto.overlay.v1.Hello
+	5,  // 2: soitto.overlay.v1.Envelope.hello_ack:type_name -> soitto.overlay.v1.HelloAck
+	3,  // 3: soitto.overlay.v1.Envelope.ok:type_name -> soitto.overlay.v1.Empty
+	7,  // 4: soitto.overlay.v1.Envelope.find_step:type_name -> soitto.overlay.v1.FindStepRequest
+	8,  // 5: soitto.overlay.v1.Envelope.find_step_result:type_name -> soitto.overlay.v1.FindStepResponse
+	9,  // 6: soitto.overlay.v1.Envelope.neighbours:type_name -> soitto.overlay.v1.NeighboursRequest
+	10, // 7: soitto.overlay.v1.Envelope.neighbours_result:type_name -> soitto.overlay.v1.NeighboursResponse
+	11, // 8: soitto.overlay.v1.Envelope.notify:type_name -> soitto.overlay.v1.NotifyRequest
+	12, // 9: soitto.overlay.v1.Envelope.ping:type_name -> soitto.overlay.v1.PingRequest
+	13, // 10: soitto.overlay.v1.Envelope.leave:type_name -> soitto.overlay.v1.LeaveRequest
+	15, // 11: soitto.overlay.v1.Envelope.put:type_name -> soitto.overlay.v1.PutRequest
+	16, // 12: soitto.overlay.v1.Envelope.get:type_name -> soitto.overlay.v1.GetRequest
+	17, // 13: soitto.overlay.v1.Envelope.get_result:type_name -> soitto.overlay.v1.GetResponse
+	18, // 14: soitto.overlay.v1.Envelope.replicate:type_name -> soitto.overlay.v1.ReplicateRequest
+	19, // 15: soitto.overlay.v1.Envelope.attach:type_name -> soitto.overlay.v1.AttachRequest
+	20, // 16: soitto.overlay.v1.Envelope.attach_result:type_name -> soitto.overlay.v1.AttachResponse
+	22, // 17: soitto.overlay.v1.Envelope.search:type_name -> soitto.overlay.v1.SearchRequest
+	23, // 18: soitto.overlay.v1.Envelope.search_result:type_name -> soitto.overlay.v1.SearchResponse
+	25, // 19: soitto.overlay.v1.Envelope.relay:type_name -> soitto.overlay.v1.RelayRequest
+	26, // 20: soitto.overlay.v1.Envelope.deliver:type_name -> soitto.overlay.v1.DeliverRequest
+	27, // 21: soitto.overlay.v1.Envelope.peers:type_name -> soitto.overlay.v1.PeersRequest
+	28, // 22: soitto.overlay.v1.Envelope.peers_result:type_name -> soitto.overlay.v1.PeersResponse
+	6,  // 23: soitto.overlay.v1.Hello.node:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 24: soitto.overlay.v1.HelloAck.node:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 25: soitto.overlay.v1.FindStepResponse.nodes:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 26: soitto.overlay.v1.NeighboursResponse.predecessor:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 27: soitto.overlay.v1.NeighboursResponse.successors:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 28: soitto.overlay.v1.NotifyRequest.node:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 29: soitto.overlay.v1.LeaveRequest.node:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 30: soitto.overlay.v1.LeaveRequest.predecessor:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 31: soitto.overlay.v1.LeaveRequest.successors:type_name -> soitto.overlay.v1.NodeInfo
+	14, // 32: soitto.overlay.v1.PutRequest.record:type_name -> soitto.overlay.v1.Record
+	14, // 33: soitto.overlay.v1.GetResponse.records:type_name -> soitto.overlay.v1.Record
+	14, // 34: soitto.overlay.v1.ReplicateRequest.records:type_name -> soitto.overlay.v1.Record
+	6,  // 35: soitto.overlay.v1.AttachResponse.redirect:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 36: soitto.overlay.v1.AttachResponse.super_peers:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 37: soitto.overlay.v1.Presence.super_peer:type_name -> soitto.overlay.v1.NodeInfo
+	0,  // 38: soitto.overlay.v1.Presence.status:type_name -> soitto.overlay.v1.Status
+	14, // 39: soitto.overlay.v1.SearchResponse.record:type_name -> soitto.overlay.v1.Record
+	6,  // 40: soitto.overlay.v1.SearchResponse.nodes:type_name -> soitto.overlay.v1.NodeInfo
+	24, // 41: soitto.overlay.v1.RelayRequest.signal:type_name -> soitto.overlay.v1.Signal
+	24, // 42: soitto.overlay.v1.DeliverRequest.signal:type_name -> soitto.overlay.v1.Signal
+	6,  // 43: soitto.overlay.v1.PeersResponse.nodes:type_name -> soitto.overlay.v1.NodeInfo
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_overlay_wire_wire_proto_init() }
@@ -1422,19 +2315,28 @@ func file_overlay_wire_wire_proto_init() {
 		(*Envelope_Get)(nil),
 		(*Envelope_GetResult)(nil),
 		(*Envelope_Replicate)(nil),
+		(*Envelope_Attach)(nil),
+		(*Envelope_AttachResult)(nil),
+		(*Envelope_Search)(nil),
+		(*Envelope_SearchResult)(nil),
+		(*Envelope_Relay)(nil),
+		(*Envelope_Deliver)(nil),
+		(*Envelope_Peers)(nil),
+		(*Envelope_PeersResult)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_overlay_wire_wire_proto_rawDesc), len(file_overlay_wire_wire_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   18,
+			NumEnums:      1,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_overlay_wire_wire_proto_goTypes,
 		DependencyIndexes: file_overlay_wire_wire_proto_depIdxs,
+		EnumInfos:         file_overlay_wire_wire_proto_enumTypes,
 		MessageInfos:      file_overlay_wire_wire_proto_msgTypes,
 	}.Build()
 	File_overlay_wire_wire_proto = out.File
