@@ -20,6 +20,7 @@ import (
 	"soitto/login/ca"
 	"soitto/login/client"
 	"soitto/login/username"
+	"soitto/overlay/presence"
 )
 
 // ErrNoNetwork is returned when no network file can be found.
@@ -49,6 +50,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; if nil, time.Now.
 	Now func() time.Time
+	// Overlay tunes the client on the overlay.
+	Overlay OverlayConfig
 }
 
 // Identity is who the client is logged in as, from its certificate.
@@ -80,6 +83,10 @@ type session struct {
 	key     *ecdsa.PrivateKey
 	cert    *x509.Certificate
 	ident   Identity
+
+	status   presence.Status
+	contacts []Contact
+	online   *online // nil when not on the overlay
 }
 
 // New returns a client; it touches no file and no network until asked.
@@ -188,8 +195,13 @@ func (c *Client) Login(ctx context.Context, user, password string) (Identity, er
 	}
 	c.setCurrent(name)
 	id := c.identity(p, cert, n, npath)
+	contacts, err := loadContacts(p)
+	if err != nil {
+		c.log.Warn("contact list unreadable; starting with none", "err", err)
+	}
+	c.GoOffline() // a session before this one
 	c.mu.Lock()
-	c.session = &session{profile: p, key: key, cert: cert, ident: id}
+	c.session = &session{profile: p, key: key, cert: cert, ident: id, status: savedStatus(p), contacts: contacts}
 	c.mu.Unlock()
 	c.log.Info("logged in", "user", name, "expires", cert.NotAfter)
 	c.events.publish(LoggedIn{Identity: id})
@@ -198,6 +210,7 @@ func (c *Client) Login(ctx context.Context, user, password string) (Identity, er
 
 // Logout ends the session; the profile stays on disk.
 func (c *Client) Logout() {
+	c.GoOffline()
 	c.mu.Lock()
 	s := c.session
 	c.session = nil
@@ -337,4 +350,56 @@ func (c *Client) setCurrent(name string) {
 	if err := atomicfile.WriteFile(filepath.Join(c.cfg.ProfilesDir, currentFile), []byte(name+"\n"), 0o600); err != nil {
 		c.log.Warn("could not remember the current profile", "err", err)
 	}
+}
+
+// Resume starts a session for user (or the current profile's) from the
+// profile: the identity key unlocked with password and the certificate of
+// the last login, if it is valid for another hour; otherwise it logs in
+// anew. One-shot commands use it so as not to ask the login server each
+// time.
+func (c *Client) Resume(ctx context.Context, user, password string) (Identity, error) {
+	name, err := c.resolveUser(user)
+	if err != nil {
+		return Identity{}, err
+	}
+	p, err := profile.Open(c.profileDir(name))
+	if err != nil {
+		return c.Login(ctx, user, password)
+	}
+	cert, cerr := p.Certificate()
+	n, npath, nerr := c.network(p)
+	if cerr != nil || nerr != nil || c.cfg.Now().Add(time.Hour).After(cert.NotAfter) {
+		return c.Login(ctx, name, password)
+	}
+	if _, err := ca.VerifyUser(n.CAPool(), cert, c.cfg.Now(), name); err != nil {
+		return c.Login(ctx, name, password)
+	}
+	key, err := p.Unlock(password)
+	if err != nil {
+		return Identity{}, err
+	}
+	if !key.PublicKey.Equal(cert.PublicKey) {
+		return c.Login(ctx, name, password)
+	}
+	contacts, err := loadContacts(p)
+	if err != nil {
+		c.log.Warn("contact list unreadable; starting with none", "err", err)
+	}
+	c.GoOffline()
+	id := c.identity(p, cert, n, npath)
+	c.mu.Lock()
+	c.session = &session{profile: p, key: key, cert: cert, ident: id, status: savedStatus(p), contacts: contacts}
+	c.mu.Unlock()
+	c.events.publish(LoggedIn{Identity: id})
+	return id, nil
+}
+
+// savedStatus is the status the profile keeps, online if none.
+func savedStatus(p *profile.Profile) presence.Status {
+	if saved, err := p.Status(); err == nil {
+		if st, err := presence.ParseStatus(saved); err == nil && st != presence.Offline {
+			return st
+		}
+	}
+	return presence.Online
 }

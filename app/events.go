@@ -1,6 +1,10 @@
 package app
 
-import "sync"
+import (
+	"sync"
+
+	"soitto/overlay/presence"
+)
 
 // Event is something the client reports to its views.
 type Event interface{ isEvent() }
@@ -11,8 +15,37 @@ type LoggedIn struct{ Identity Identity }
 // LoggedOut is sent when the session ends.
 type LoggedOut struct{ Username string }
 
-func (LoggedIn) isEvent()  {}
-func (LoggedOut) isEvent() {}
+// Connected is sent when the client attaches to a super-peer.
+type Connected struct{ SuperPeer string }
+
+// Disconnected is sent when the client loses its super-peer or goes
+// offline.
+type Disconnected struct{}
+
+// StatusChanged is sent when the user's own status changes.
+type StatusChanged struct{ Status presence.Status }
+
+// PresenceChanged is sent when a contact's presence changes.
+type PresenceChanged struct{ Contact Contact }
+
+// ContactsChanged is sent when a contact is added or removed.
+type ContactsChanged struct{ Contacts []Contact }
+
+// SignalReceived is a signal of a kind the core does not handle itself,
+// for the features built on signalling (contact requests, calls).
+type SignalReceived struct {
+	From, Kind string
+	Payload    []byte
+}
+
+func (LoggedIn) isEvent()        {}
+func (LoggedOut) isEvent()       {}
+func (Connected) isEvent()       {}
+func (Disconnected) isEvent()    {}
+func (StatusChanged) isEvent()   {}
+func (PresenceChanged) isEvent() {}
+func (ContactsChanged) isEvent() {}
+func (SignalReceived) isEvent()  {}
 
 // eventBus fans events out to subscribers. A slow subscriber loses events
 // rather than blocking the client; each subscription has room for 64.

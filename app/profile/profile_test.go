@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"soitto/bootstrap"
 	"soitto/login/ca"
@@ -106,6 +108,58 @@ func FuzzParseKeyFile(f *testing.F) {
 		// Bounds hold for anything accepted, so open cannot exhaust memory.
 		if kf.Params.Memory > 1<<20 || kf.Params.Time > 16 {
 			t.Fatalf("accepted params %+v", kf.Params)
+		}
+	})
+}
+
+func TestContactsRoundTrip(t *testing.T) {
+	p := &Profile{Dir: t.TempDir()}
+	if cs, err := p.Contacts(); err != nil || cs != nil {
+		t.Fatalf("no file: %v %v", cs, err)
+	}
+	want := []Contact{{Name: "bob", Added: time.Unix(1700000000, 0).UTC()}, {Name: "carol", Added: time.Unix(1700000100, 0).UTC()}}
+	if err := p.SaveContacts(want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Contacts()
+	if err != nil || len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("got %v %v, want %v", got, err, want)
+	}
+}
+
+func TestParseContactsRefuses(t *testing.T) {
+	for name, data := range map[string]string{
+		"not json":      "{",
+		"version":       `{"version":2,"contacts":[]}`,
+		"unknown field": `{"version":1,"contacts":[],"x":1}`,
+		"empty name":    `{"version":1,"contacts":[{"name":""}]}`,
+		"slash":         `{"version":1,"contacts":[{"name":"a/b"}]}`,
+		"twice":         `{"version":1,"contacts":[{"name":"bob"},{"name":"bob"}]}`,
+		"trailing":      `{"version":1,"contacts":[]} {}`,
+		"huge":          `{"version":1,"contacts":[` + strings.Repeat(" ", maxContactsFile) + `]}`,
+	} {
+		_, err := ParseContacts([]byte(data))
+		if !errors.Is(err, ErrBadContacts) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func FuzzParseContacts(f *testing.F) {
+	f.Add([]byte(`{"version":1,"contacts":[{"name":"bob","added":"2026-01-01T00:00:00Z"}]}`))
+	f.Add([]byte(`{"version":1,"contacts":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cs, err := ParseContacts(data)
+		if err != nil {
+			return
+		}
+		p := &Profile{Dir: t.TempDir()}
+		if err := p.SaveContacts(cs); err != nil {
+			t.Fatal(err)
+		}
+		again, err := p.Contacts()
+		if err != nil || len(again) != len(cs) {
+			t.Fatalf("round trip: %v, %d vs %d", err, len(again), len(cs))
 		}
 	})
 }

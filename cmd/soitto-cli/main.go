@@ -32,6 +32,10 @@ Commands:
   register USER   create an account and a profile with a new identity key
   login [USER]    get a fresh 24-hour certificate (USER defaults to the last one used)
   whoami          show the current identity and certificate
+  search USER     find USER's presence; print it and the rounds it took
+  status STATE    online, away, dnd or invisible (a running listen publishes it at once)
+  listen          stay online; print one line per event until interrupted
+  contacts list|add USER|remove USER
 
 The password comes from $SOITTO_PASSWORD, else a terminal prompt.
 Exit status is 0 on success; otherwise a one-line reason goes to stderr.
@@ -93,7 +97,7 @@ var errUsage = errors.New("usage")
 
 func (x *cli) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: no command (register, login, whoami); see --help", errUsage)
+		return fmt.Errorf("%w: no command (register, login, whoami, search, status, listen, contacts); see --help", errUsage)
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -116,8 +120,25 @@ func (x *cli) dispatch(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: whoami takes no arguments", errUsage)
 		}
 		return x.whoami()
+	case "search":
+		if len(rest) != 1 {
+			return fmt.Errorf("%w: search USER", errUsage)
+		}
+		return x.search(ctx, rest[0])
+	case "status":
+		if len(rest) != 1 {
+			return fmt.Errorf("%w: status online|away|dnd|invisible", errUsage)
+		}
+		return x.status(rest[0])
+	case "listen":
+		if len(rest) != 0 {
+			return fmt.Errorf("%w: listen takes no arguments yet", errUsage)
+		}
+		return x.listen(ctx)
+	case "contacts":
+		return x.contacts(rest)
 	}
-	return fmt.Errorf("%w: unknown command %q (register, login, whoami)", errUsage, cmd)
+	return fmt.Errorf("%w: unknown command %q (register, login, whoami, search, status, listen, contacts)", errUsage, cmd)
 }
 
 func (x *cli) register(ctx context.Context, user string) error {

@@ -59,6 +59,8 @@ func run(args []string, stderr io.Writer) int {
 	stab := fs.Duration("stabilize", time.Second, "stabilize period")
 	fix := fs.Duration("fix-fingers", 500*time.Millisecond, "fix-fingers period")
 	check := fs.Duration("check-predecessor", 2*time.Second, "check-predecessor period")
+	maxClients := fs.Int("max-clients", node.DefaultMaxClients, "client endpoints attached at once; more are redirected to other super-peers")
+	keepAlive := fs.Duration("keepalive", node.DefaultKeepAlive, "how often attached clients ping")
 	debug := fs.Bool("debug", false, "log debug detail")
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -80,8 +82,10 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if err := serve(log, *network, *listen, *data, *advertise, *metrics, node.Config{
-		Ring:     ring.Config{Successors: *succ, Stabilize: *stab, FixFingers: *fix, CheckPredecessor: *check},
-		Replicas: *replicas,
+		Ring:       ring.Config{Successors: *succ, Stabilize: *stab, FixFingers: *fix, CheckPredecessor: *check},
+		Replicas:   *replicas,
+		MaxClients: *maxClients,
+		KeepAlive:  *keepAlive,
 	}); err != nil {
 		fmt.Fprintf(stderr, "soitto-node: %v\n", err)
 		return 1

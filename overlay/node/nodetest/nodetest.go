@@ -27,6 +27,10 @@ type Options struct {
 	MaxClients int
 	// KeepAlive for attached clients; if zero, 1 s.
 	KeepAlive time.Duration
+	// CA and Base: use this CA, and Base's login server and name in the
+	// network file (a logintest server's), instead of new ones.
+	CA   *ca.CA
+	Base *bootstrap.Network
 	// Logger; if nil, warnings and errors to stderr when
 	// SOITTO_TEST_LOG is set, else nothing.
 	Logger *slog.Logger
@@ -76,10 +80,14 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 			opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		}
 	}
-	authority, err := ca.Create(t.TempDir(), "nodetest")
-	if err != nil {
-		t.Fatal(err)
+	authority := opts.CA
+	if authority == nil {
+		var err error
+		if authority, err = ca.Create(t.TempDir(), "nodetest"); err != nil {
+			t.Fatal(err)
+		}
 	}
+	var err error
 	lns := make([]net.Listener, n)
 	addrs := make([]string, n)
 	for i := range n {
@@ -88,8 +96,12 @@ func Start(t testing.TB, n int, opts Options) *Cluster {
 		}
 		addrs[i] = lns[i].Addr().String()
 	}
-	network, err := bootstrap.New("nodetest", "https://127.0.0.1:1/", authority.Cert, authority.Cert, addrs)
-	if err != nil {
+	var network *bootstrap.Network
+	if opts.Base != nil {
+		cp := *opts.Base
+		cp.Bootstrap = addrs
+		network = &cp
+	} else if network, err = bootstrap.New("nodetest", "https://127.0.0.1:1/", authority.Cert, authority.Cert, addrs); err != nil {
 		t.Fatal(err)
 	}
 	c := &Cluster{t: t, CA: authority, Network: network, opts: opts}

@@ -1,0 +1,215 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"time"
+
+	"soitto/app/profile"
+	"soitto/login/username"
+	"soitto/overlay/presence"
+)
+
+// A running interactive session (the app, soitto-cli listen) listens on a
+// Unix socket in its profile folder, so that other programs of the same
+// user (soitto-cli status) can change what it publishes. One JSON object
+// a line each way: {"status":"away"} → {"ok":true} or {"error":"…"}.
+// The folder is the user's own (0700), and so is the socket (0600).
+
+const maxControlLine = 1 << 10
+
+type controlRequest struct {
+	Status        string `json:"status,omitempty"`
+	AddContact    string `json:"add_contact,omitempty"`
+	RemoveContact string `json:"remove_contact,omitempty"`
+}
+
+type controlReply struct {
+	OK    bool   `json:"ok,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// listenControl listens on path, replacing a socket no one answers on.
+func listenControl(path string) (net.Listener, error) {
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("%s: another session of this profile is running", path)
+	}
+	os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	os.Chmod(path, 0o600)
+	return ln, nil
+}
+
+func (c *Client) serveControl(ctx context.Context, ln net.Listener) {
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	defer ln.Close()
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.answerControl(conn)
+	}
+}
+
+func (c *Client) answerControl(conn net.Conn) {
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	r := bufio.NewReader(&limitedReader{conn, maxControlLine})
+	line, err := r.ReadBytes('\n')
+	reply := controlReply{OK: true}
+	var req controlRequest
+	switch {
+	case err != nil:
+		reply = controlReply{Error: "no request: " + err.Error()}
+	case json.Unmarshal(line, &req) != nil:
+		reply = controlReply{Error: "request is not JSON"}
+	default:
+		var err error
+		switch {
+		case req.Status != "":
+			var st presence.Status
+			if st, err = presence.ParseStatus(req.Status); err == nil {
+				err = c.SetStatus(st)
+			}
+		case req.AddContact != "":
+			_, err = c.AddContact(req.AddContact)
+		case req.RemoveContact != "":
+			err = c.RemoveContact(req.RemoveContact)
+		default:
+			err = errors.New("empty request")
+		}
+		if err != nil {
+			reply = controlReply{Error: err.Error()}
+		}
+	}
+	b, _ := json.Marshal(reply)
+	conn.Write(append(b, '\n'))
+}
+
+type limitedReader struct {
+	c net.Conn
+	n int
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errors.New("request too long")
+	}
+	if len(p) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.c.Read(p)
+	l.n -= n
+	return n, err
+}
+
+// RequestStatus sets the status of the current profile's user: a running
+// session of that profile applies it at once (applied is true); otherwise
+// it is saved for the next time the user is online.
+func (c *Client) RequestStatus(st presence.Status) (applied bool, err error) {
+	if st == presence.Offline {
+		return false, errors.New("status offline: stop the session instead")
+	}
+	p, err := c.currentProfile()
+	if err != nil {
+		return false, err
+	}
+	if err := p.SaveStatus(st.String()); err != nil {
+		return false, err
+	}
+	return askSession(p, controlRequest{Status: st.String()})
+}
+
+// RequestContact adds (or removes) user to the current profile's contact
+// list: through the running session if there is one (applied is true),
+// else in the profile directly.
+func (c *Client) RequestContact(user string, add bool) (applied bool, err error) {
+	name, err := username.Normalize(user)
+	if err != nil {
+		return false, err
+	}
+	p, err := c.currentProfile()
+	if err != nil {
+		return false, err
+	}
+	req := controlRequest{AddContact: name}
+	if !add {
+		req = controlRequest{RemoveContact: name}
+	}
+	if applied, err := askSession(p, req); applied || err != nil {
+		return applied, err
+	}
+	list, err := p.Contacts()
+	if err != nil {
+		return false, err
+	}
+	i := slices.IndexFunc(list, func(ct profile.Contact) bool { return ct.Name == name })
+	switch {
+	case add && name == p.Username:
+		return false, errors.New("that is you")
+	case add && i >= 0:
+		return false, nil
+	case add:
+		list = append(list, profile.Contact{Name: name, Added: c.cfg.Now().UTC().Truncate(time.Second)})
+	case i < 0:
+		return false, fmt.Errorf("%s is not a contact", name)
+	default:
+		list = slices.Delete(list, i, i+1)
+	}
+	return false, p.SaveContacts(list)
+}
+
+// SavedContacts is the current profile's contact list as saved.
+func (c *Client) SavedContacts() ([]profile.Contact, error) {
+	p, err := c.currentProfile()
+	if err != nil {
+		return nil, err
+	}
+	return p.Contacts()
+}
+
+func (c *Client) currentProfile() (*profile.Profile, error) {
+	name, err := c.resolveUser("")
+	if err != nil {
+		return nil, err
+	}
+	return profile.Open(c.profileDir(name))
+}
+
+// askSession sends req to the session running on p, if any.
+func askSession(p *profile.Profile, req controlRequest) (applied bool, err error) {
+	conn, err := net.DialTimeout("unix", p.ControlPath(), time.Second)
+	if err != nil {
+		return false, nil // no session running
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	b, _ := json.Marshal(req)
+	if _, err := conn.Write(append(b, '\n')); err != nil {
+		return false, err
+	}
+	line, err := bufio.NewReader(&limitedReader{conn, maxControlLine}).ReadBytes('\n')
+	if err != nil {
+		return false, fmt.Errorf("the running session did not answer: %w", err)
+	}
+	var reply controlReply
+	if err := json.Unmarshal(line, &reply); err != nil {
+		return false, errors.New("the running session answered garbage")
+	}
+	if !reply.OK {
+		return false, fmt.Errorf("the running session refused: %s", reply.Error)
+	}
+	return true, nil
+}
