@@ -298,4 +298,3 @@ func searchStatus(res search.Result, err error) (presence.Status, string, error)
 	}
 	return res.Info.Status, res.Info.SuperPeer.Addr, nil
 }
-
