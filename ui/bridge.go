@@ -52,6 +52,16 @@ func (u *UI) bridge(events <-chan app.Event) {
 				u.post(func() { u.showHome(e.Identity) })
 			case app.LoggedOut:
 				u.post(u.showSignIn)
+			case app.Connected:
+				u.post(func() { u.home.setConnected(e.SuperPeer) })
+			case app.Disconnected:
+				u.post(func() { u.home.setConnected("") })
+			case app.StatusChanged:
+				u.post(func() { u.home.setOwnStatus(e.Status) })
+			case app.ContactsChanged:
+				u.post(func() { u.home.setContacts(e.Contacts) })
+			case app.PresenceChanged:
+				u.post(func() { u.home.updateContact(e.Contact) })
 			}
 		case <-t.C:
 			u.post(u.home.tick)
@@ -125,4 +135,24 @@ func (s *signInScreen) login(user, password string, register bool) {
 // sign-in screen.
 func (h *homeScreen) logout() {
 	h.u.async(func(context.Context) { h.u.client.Logout() })
+}
+
+// goOnline puts the session on the overlay (the window is an interactive
+// client: it publishes presence and follows the contacts) and shows what
+// the client knows already.
+func (u *UI) goOnline() {
+	u.async(func(context.Context) {
+		err := u.client.GoOnline(app.OnlineOptions{Interactive: true})
+		contacts := u.client.Contacts()
+		st := u.client.Status()
+		sp, _ := u.client.SuperPeer()
+		u.post(func() {
+			if err != nil {
+				u.home.warn("Cannot go online: " + firstLine(err.Error()))
+			}
+			u.home.setContacts(contacts)
+			u.home.setConnected(sp)
+			u.home.setOwnStatus(st)
+		})
+	})
 }

@@ -13,40 +13,86 @@ import (
 	"soitto/app"
 )
 
-// homeScreen is what a signed-in user sees: who they are, their session,
-// and the place the contact list will take.
+// homeScreen is what a signed-in user sees: who they are and their
+// status, a search box that finds people on the network, the contact
+// list with everyone's presence, and the account's details.
 type homeScreen struct {
 	u    *UI
 	root fyne.CanvasObject
 
-	avatar     *avatar
-	name       *widget.Label
-	headerSub  *widget.RichText
+	avatar    *avatar
+	selfDot   *dot
+	name      *widget.Label
+	headerSub *widget.RichText
+	statusSel *widget.Select
+	logoutBtn *widget.Button
+	// settingStatus is set while the code, not the user, moves statusSel.
+	settingStatus bool
+
+	search *searchPanel
+
+	contacts      []app.Contact
+	list          *widget.List
+	contactsEmpty fyne.CanvasObject
+	contactsCount *widget.RichText
+
 	signedInAs *widget.Label
 	validUntil *widget.Label
 	expiresIn  *widget.Label
 	serial     *widget.Label
 	server     *widget.Label
+	superPeer  *widget.Label
 	warning    *widget.Label
-	logoutBtn  *widget.Button
 
-	id app.Identity // the session shown; zero when signed out
+	id        app.Identity // the session shown; zero when signed out
+	connected string       // the super-peer attached to; "" when not
 }
 
 func newHomeScreen(u *UI) *homeScreen {
 	h := &homeScreen{u: u}
+	pad := theme.Padding()
 
 	h.avatar = newAvatar(44)
+	h.selfDot = newDot(14)
+	badge := container.NewStack(h.avatar,
+		container.NewVBox(layout.NewSpacer(), container.NewHBox(layout.NewSpacer(), h.selfDot)))
 	h.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	h.name.SizeName = theme.SizeNameSubHeadingText
 	h.name.Truncation = fyne.TextTruncateEllipsis
 	h.headerSub = newMuted("", theme.SizeNameCaptionText, fyne.TextAlignLeading)
 	h.headerSub.Truncation = fyne.TextTruncateEllipsis
-	pad := theme.Padding()
-	header := newBar(container.NewBorder(nil, nil, container.NewCenter(h.avatar), nil,
+	labels := make([]string, len(ownStatuses))
+	for i, s := range ownStatuses {
+		labels[i] = statusLabel(s)
+	}
+	h.statusSel = widget.NewSelect(labels, h.statusPicked)
+	h.logoutBtn = widget.NewButtonWithIcon("", theme.LogoutIcon(), h.logoutTapped)
+	h.logoutBtn.Importance = widget.LowImportance
+	header := newBar(container.NewBorder(nil, nil, container.NewCenter(badge),
+		container.NewCenter(container.NewHBox(h.statusSel, h.logoutBtn)),
 		container.NewVBox(layout.NewSpacer(),
 			container.New(layout.NewCustomPaddedVBoxLayout(-4*pad), h.name, h.headerSub),
 			layout.NewSpacer())))
+
+	h.search = newSearchPanel(h)
+
+	h.list = widget.NewList(
+		func() int { return len(h.contacts) },
+		func() fyne.CanvasObject { return newContactRow(h) },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			if i < len(h.contacts) {
+				o.(*contactRow).set(h.contacts[i])
+			}
+		})
+	h.list.OnSelected = func(widget.ListItemID) { h.list.UnselectAll() }
+	h.contactsEmpty = container.NewCenter(container.NewVBox(
+		container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(48),
+			widget.NewIcon(theme.NewColoredResource(theme.AccountIcon(), theme.ColorNamePlaceHolder)))),
+		widget.NewLabelWithStyle("No contacts yet", fyne.TextAlignCenter, fyne.TextStyle{Bold: true}),
+		newMuted("Find someone by username above and add them.", theme.SizeNameText, fyne.TextAlignCenter),
+	))
+	h.contactsCount = newMuted("", theme.SizeNameCaptionText, fyne.TextAlignTrailing)
+	contacts := newCard(container.NewStack(h.list, h.contactsEmpty))
 
 	h.signedInAs = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	h.signedInAs.Truncation = fyne.TextTruncateEllipsis
@@ -60,45 +106,35 @@ func newHomeScreen(u *UI) *homeScreen {
 	h.server = widget.NewLabel("")
 	h.server.Truncation = fyne.TextTruncateEllipsis
 	h.server.Selectable = true
+	h.superPeer = widget.NewLabel("")
+	h.superPeer.Truncation = fyne.TextTruncateEllipsis
 	h.warning = widget.NewLabel("")
 	h.warning.Importance = widget.WarningImportance
 	h.warning.Wrapping = fyne.TextWrapWord
 	h.warning.Hide()
-	h.logoutBtn = widget.NewButtonWithIcon("Log out", theme.LogoutIcon(), h.logoutTapped)
-
 	details := container.New(layout.NewFormLayout(),
-		fieldName("Valid until"), h.validUntil,
+		fieldName("Certificate until"), h.validUntil,
 		fieldName("Expires in"), h.expiresIn,
 		fieldName("Serial"), h.serial,
 		fieldName("Login server"), h.server,
+		fieldName("Super-peer"), h.superPeer,
 	)
-	session := newCard(container.NewVBox(
-		container.NewBorder(nil, nil, nil, h.logoutBtn, h.signedInAs),
-		widget.NewSeparator(),
-		details,
-		h.warning,
-	))
-
-	contacts := newCard(container.NewCenter(container.NewVBox(
-		container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(48),
-			widget.NewIcon(theme.NewColoredResource(theme.AccountIcon(), theme.ColorNamePlaceHolder)))),
-		widget.NewLabelWithStyle("No contacts yet", fyne.TextAlignCenter, fyne.TextStyle{Bold: true}),
-		newMuted("Contacts will appear here.", theme.SizeNameText, fyne.TextAlignCenter),
-	)))
+	account := widget.NewAccordion(widget.NewAccordionItem("Account", container.NewVBox(h.signedInAs, details)))
 
 	body := container.NewBorder(
 		container.NewVBox(
-			session,
+			h.search.root,
 			spacer(theme.Padding()),
-			sectionTitle("Contacts"),
+			container.NewBorder(nil, nil, nil, h.contactsCount, sectionTitle("Contacts")),
 		),
-		nil, nil, nil,
+		container.NewVBox(spacer(theme.Padding()), h.warning, account),
+		nil, nil,
 		contacts,
 	)
 	h.root = container.NewBorder(
 		container.New(layout.NewCustomPaddedVBoxLayout(0), header, widget.NewSeparator()),
 		nil, nil, nil,
-		container.New(layout.NewCustomPaddedLayout(4*pad, 4*pad, 4*pad, 4*pad), body),
+		container.New(layout.NewCustomPaddedLayout(3*pad, 3*pad, 4*pad, 4*pad), body),
 	)
 	return h
 }
@@ -125,11 +161,18 @@ func (h *homeScreen) set(id app.Identity) {
 	h.serial.SetText(id.Serial)
 	h.server.SetText(id.LoginURL)
 	h.logoutBtn.Enable()
+	h.connected = ""
+	h.superPeer.SetText("not connected")
+	h.search.reset()
+	h.setContacts(nil)
 	h.tick()
 }
 
 // clear forgets the session shown.
-func (h *homeScreen) clear() { h.id = app.Identity{} }
+func (h *homeScreen) clear() {
+	h.id = app.Identity{}
+	h.connected = ""
+}
 
 // tick redraws what depends on the clock.
 func (h *homeScreen) tick() {
@@ -148,9 +191,13 @@ func (h *homeScreen) tick() {
 		h.headerSub.Segments[0].(*widget.TextSegment).Style.ColorName = theme.ColorNameWarning
 		setRichText(h.headerSub, "Certificate not valid on this network")
 		h.expiresIn.Importance = widget.MediumImportance
+	case h.connected == "":
+		h.headerSub.Segments[0].(*widget.TextSegment).Style.ColorName = theme.ColorNamePlaceHolder
+		setRichText(h.headerSub, "Connecting to the network…")
+		h.expiresIn.Importance = widget.MediumImportance
 	default:
 		h.headerSub.Segments[0].(*widget.TextSegment).Style.ColorName = theme.ColorNamePlaceHolder
-		setRichText(h.headerSub, "Signed in")
+		setRichText(h.headerSub, statusLabel(h.selfStatus()))
 		h.expiresIn.Importance = widget.MediumImportance
 	}
 	h.expiresIn.Refresh()

@@ -86,6 +86,7 @@ func (u *UI) showSignIn() {
 func (u *UI) showHome(id app.Identity) {
 	u.home.set(id)
 	u.show(u.home.root)
+	u.goOnline()
 }
 
 // SignedIn reports whether the home screen is showing.

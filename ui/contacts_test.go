@@ -1,0 +1,124 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"soitto/app"
+	"soitto/internal/nettest"
+	"soitto/overlay/node/nodetest"
+	"soitto/overlay/presence"
+)
+
+// The window on a real network (a login server and two super-peers on
+// loopback): alice signs in, finds bob with the search box, adds him, and
+// the contact list follows bob's presence as it changes, without a restart.
+func TestContactListFollowsPresence(t *testing.T) {
+	checkGoroutines(t)
+	env := nettest.Start(t, 2, nodetest.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	bob, err := app.New(app.Config{ProfilesDir: t.TempDir(), Network: env.NetworkPath, KDF: fastKDF, Logger: discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Register(ctx, "bob", "bob's password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Login(ctx, "bob", "bob's password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.GoOnline(app.OnlineOptions{Interactive: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bob.Logout)
+
+	alice, err := app.New(app.Config{
+		ProfilesDir: t.TempDir(), Network: env.NetworkPath, KDF: fastKDF, Logger: discard(),
+		Overlay: app.OverlayConfig{PollInterval: time.Hour}, // changes must come as pushes
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, env.Login, alice)
+	h.fill("alice", "alice's password")
+	test.Tap(h.ui.signIn.createBtn)
+	h.loop.until(t, "the home screen", h.ui.SignedIn)
+	hs := h.ui.home
+	h.loop.until(t, "connected", func() bool { return hs.connected != "" })
+	if got := richText(hs.headerSub); got != "Online" {
+		t.Errorf("header says %q once connected, want Online", got)
+	}
+	if !hs.contactsEmpty.Visible() || hs.list.Visible() {
+		t.Error("empty contact list not shown as empty")
+	}
+
+	// Search until bob's first record is on the ring.
+	sp := hs.search
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		test.Type(sp.entry, "bob")
+		test.Tap(sp.button)
+		h.loop.until(t, "a search result", func() bool { return !sp.busy })
+		if strings.HasPrefix(richText(sp.info), "Online · 1 round") || time.Now().After(deadline) {
+			break
+		}
+		sp.entry.SetText("")
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := richText(sp.info); !strings.HasPrefix(got, "Online · ") || !sp.addBtn.Visible() {
+		t.Fatalf("search result %q, add shown %v", got, sp.addBtn.Visible())
+	}
+	test.Tap(sp.addBtn)
+	row := func() (app.Contact, bool) { return hs.contact("bob") }
+	h.loop.until(t, "bob online in the contact list", func() bool {
+		c, ok := row()
+		return ok && c.Status == presence.Online
+	})
+	if sp.addBtn.Visible() {
+		t.Error("Add still offered for a contact")
+	}
+	if hs.list.Length() != 1 || hs.contactsEmpty.Visible() {
+		t.Errorf("list has %d rows, empty state shown %v", hs.list.Length(), hs.contactsEmpty.Visible())
+	}
+	if got := richText(hs.contactsCount); got != "1 of 1 online" {
+		t.Errorf("count %q", got)
+	}
+	time.Sleep(500 * time.Millisecond) // alice's request for pushes reaches bob
+
+	for _, st := range []presence.Status{presence.Away, presence.DND, presence.Online} {
+		if err := bob.SetStatus(st); err != nil {
+			t.Fatal(err)
+		}
+		h.loop.until(t, "bob "+st.String()+" in the list", func() bool {
+			c, _ := row()
+			return c.Status == st
+		})
+		// The row drawn for bob says so.
+		r := hs.list.CreateItem()
+		hs.list.UpdateItem(0, r)
+		if got := richText(r.(*contactRow).status); got != statusLabel(st) {
+			t.Errorf("row for bob says %q, want %q", got, statusLabel(st))
+		}
+	}
+	bob.Logout()
+	h.loop.until(t, "bob offline in the list", func() bool {
+		c, _ := row()
+		return c.Status == presence.Offline
+	})
+	if got := richText(hs.contactsCount); got != "0 of 1 online" {
+		t.Errorf("count %q", got)
+	}
+
+	// alice's own status menu reaches the client.
+	hs.statusSel.SetSelected(statusLabel(presence.Away))
+	h.loop.until(t, "alice away", func() bool { return h.client.Status() == presence.Away })
+	if got := richText(hs.headerSub); got != "Away" {
+		t.Errorf("header %q after choosing Away", got)
+	}
+}
