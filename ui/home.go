@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -25,7 +26,9 @@ type homeScreen struct {
 	name      *widget.Label
 	headerSub *widget.RichText
 	statusSel *widget.Select
-	logoutBtn *widget.Button
+	logoutBtn  *widget.Button
+	accountBtn *widget.Button
+	account    *fyne.Container // the account details, shown in a dialog
 	// settingStatus is set while the code, not the user, moves statusSel.
 	settingStatus bool
 
@@ -53,7 +56,8 @@ func newHomeScreen(u *UI) *homeScreen {
 	pad := theme.Padding()
 
 	h.avatar = newAvatar(44)
-	h.selfDot = newDot(14)
+	h.selfDot = newDot(15)
+	h.selfDot.ring = colorNameCard
 	badge := container.NewStack(h.avatar,
 		container.NewVBox(layout.NewSpacer(), container.NewHBox(layout.NewSpacer(), h.selfDot)))
 	h.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -68,8 +72,10 @@ func newHomeScreen(u *UI) *homeScreen {
 	h.statusSel = widget.NewSelect(labels, h.statusPicked)
 	h.logoutBtn = widget.NewButtonWithIcon("", theme.LogoutIcon(), h.logoutTapped)
 	h.logoutBtn.Importance = widget.LowImportance
+	h.accountBtn = widget.NewButtonWithIcon("", theme.AccountIcon(), h.showAccount)
+	h.accountBtn.Importance = widget.LowImportance
 	header := newBar(container.NewBorder(nil, nil, container.NewCenter(badge),
-		container.NewCenter(container.NewHBox(h.statusSel, h.logoutBtn)),
+		container.NewCenter(container.NewHBox(h.statusSel, h.accountBtn, h.logoutBtn)),
 		container.NewVBox(layout.NewSpacer(),
 			container.New(layout.NewCustomPaddedVBoxLayout(-4*pad), h.name, h.headerSub),
 			layout.NewSpacer())))
@@ -119,7 +125,7 @@ func newHomeScreen(u *UI) *homeScreen {
 		fieldName("Login server"), h.server,
 		fieldName("Super-peer"), h.superPeer,
 	)
-	account := widget.NewAccordion(widget.NewAccordionItem("Account", container.NewVBox(h.signedInAs, details)))
+	h.account = container.NewVBox(h.signedInAs, widget.NewSeparator(), details)
 
 	body := container.NewBorder(
 		container.NewVBox(
@@ -127,7 +133,7 @@ func newHomeScreen(u *UI) *homeScreen {
 			spacer(theme.Padding()),
 			container.NewBorder(nil, nil, nil, h.contactsCount, sectionTitle("Contacts")),
 		),
-		container.NewVBox(spacer(theme.Padding()), h.warning, account),
+		container.NewVBox(spacer(theme.Padding()), h.warning),
 		nil, nil,
 		contacts,
 	)
@@ -137,6 +143,14 @@ func newHomeScreen(u *UI) *homeScreen {
 		container.New(layout.NewCustomPaddedLayout(3*pad, 3*pad, 4*pad, 4*pad), body),
 	)
 	return h
+}
+
+// showAccount shows the account's details: the certificate, the login
+// server and the super-peer.
+func (h *homeScreen) showAccount() {
+	d := dialog.NewCustom("Account", "Close", container.New(layout.NewCustomPaddedLayout(0, 0, 0, 0), h.account), h.u.win)
+	d.Resize(fyne.NewSize(min(h.u.win.Canvas().Size().Width-32, 400), 0))
+	d.Show()
 }
 
 // fieldName is the muted name of a detail in the session card.

@@ -43,6 +43,9 @@ type dot struct {
 	widget.BaseWidget
 	status presence.Status
 	size   float32
+	// ring draws a border in the background colour around the dot, so a
+	// dot laid over an avatar stands clear of it.
+	ring fyne.ThemeColorName
 }
 
 func newDot(size float32) *dot {
@@ -95,6 +98,10 @@ func (r *dotRenderer) Refresh() {
 		r.c.FillColor = th.Color(colorNameCard, v)
 		r.c.StrokeColor = th.Color(theme.ColorNamePlaceHolder, v)
 		r.c.StrokeWidth = max(1.5, r.d.size/6)
+	}
+	if r.d.ring != "" && r.d.status != presence.Offline {
+		r.c.StrokeColor = th.Color(r.d.ring, v)
+		r.c.StrokeWidth = max(2, r.d.size/6)
 	}
 	r.c.Refresh()
 }
