@@ -279,3 +279,28 @@ func preferring(addr string) func(*peer.Config) {
 		c.Hosts.Success(addr, time.Microsecond)
 	}
 }
+
+// A client's host cache learns super-peers beyond the network file from
+// the super-peer it attaches to.
+func TestHostCacheLearns(t *testing.T) {
+	cl := nodetest.Start(t, 4, nodetest.Options{})
+	hosts := bootstrap.NewHostCache(nil)
+	only := cl.Nodes[0].Addr
+	net := *cl.Network
+	net.Bootstrap = []string{only}
+	p := startPeer(t, cl, "learner", func(c *peer.Config) {
+		c.Network = &net
+		c.Hosts = hosts
+		c.Refresh = 200 * time.Millisecond
+	})
+	waitAttached(t, p)
+	eventually(t, 5*time.Second, func() error {
+		if n := hosts.Len(); n != len(cl.Nodes) {
+			return fmt.Errorf("host cache holds %d super-peers, want %d", n, len(cl.Nodes))
+		}
+		return nil
+	})
+	if h := hosts.Hosts()[0]; h.Addr != only || h.LastSuccess.IsZero() {
+		t.Errorf("best host %+v, want the one attached to, with a success", h)
+	}
+}

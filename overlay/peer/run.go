@@ -177,6 +177,7 @@ func (p *Peer) stayAttached(ctx context.Context, conn overlay.Conn, home overlay
 			publish()
 		case <-refresh.C:
 			publish()
+			p.refreshHosts(ctx, conn)
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, keep)
 			_, err := conn.Call(pctx, &wire.Envelope{Body: &wire.Envelope_Ping{Ping: &wire.PingRequest{}}})
@@ -225,4 +226,16 @@ func (p *Peer) put(ctx context.Context, conn overlay.Conn, status presence.Statu
 	}
 	_, err = conn.Call(ctx, &wire.Envelope{Body: &wire.Envelope_Put{Put: &wire.PutRequest{Record: rec}}})
 	return err
+}
+
+// refreshHosts asks the super-peer for the super-peers it knows and adds
+// them to the host cache (the super-peer list exchange).
+func (p *Peer) refreshHosts(ctx context.Context, conn overlay.Conn) {
+	resp, err := conn.Call(ctx, &wire.Envelope{Body: &wire.Envelope_Peers{Peers: &wire.PeersRequest{Count: 32}}})
+	if err != nil {
+		return
+	}
+	if r, ok := resp.Body.(*wire.Envelope_PeersResult); ok {
+		p.hosts.Learn(addrs(r.PeersResult.GetNodes()), "peer")
+	}
 }
