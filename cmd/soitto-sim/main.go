@@ -2,7 +2,9 @@
 // super-peers in one process over overlay/memnet, with lookups, mass
 // failures and churn, printed as text tables. It exists to check the
 // ring's O(log N) claims and its repair times against the Chord paper
-// before a real network has that many nodes.
+// before a real network has that many nodes. The search table
+// (-only search) measures overlay/search on such a ring holding signed
+// presence records.
 //
 // Method. Rings are grown by sequential joins and converged with manual
 // stabilize rounds (ringtest.Cluster.Grow and Converge). Maintenance then
@@ -17,13 +19,27 @@
 // process on a live host); with dial timeouts repair takes the same
 // number of rounds but each lookup that meets a dead node is slower.
 //
+// Search. Every super-peer runs the ring, the directory (3 replicas) and
+// a search.Server behind one memnet handler. Users with certificates of
+// their own publish presence records through random super-peers; then
+// clients, one per search, attached to random live super-peers, run
+// search.Search for random users, some of whom never published. The
+// searches run once on the intact ring and once right after a fraction
+// of the nodes crashed, with no maintenance in between. Latencies are
+// wall-clock as for lookups: memnet sleeps the one-way latency on every
+// message, and at 0 ms a search's time is its CPU cost (signature and
+// certificate checks included).
+//
 // Usage:
 //
 //	go run ./cmd/soitto-sim [-n 64,256,1024,4096] [-seeds 1,2] [-lookups 2000]
 //	    [-latency 0,1ms] [-fail 0.2,0.5] [-churn-n 1024] [-churn 1,2,4,8,16]
 //	    [-duration 60s] [-only steady,fail,churn]
+//	go run ./cmd/soitto-sim -only search [-search-n 64,256,1024] [-records 10000]
+//	    [-searches 2000] [-missing 0.1] [-search-latency 0,20ms] [-search-crash 0.1]
 //
-// The defaults take about 4½ minutes on two cores.
+// The defaults take about 4½ minutes on two cores; -only search with its
+// defaults about 6.
 package main
 
 import (
@@ -59,6 +75,13 @@ type options struct {
 	workers      int
 	only         map[string]bool
 	verbose      bool
+
+	searchN     []int
+	records     int
+	searches    int
+	missing     float64
+	searchLat   []time.Duration
+	searchCrash float64
 }
 
 func (o *options) logf(format string, a ...any) {
@@ -96,7 +119,13 @@ func parseFlags(args []string) (*options, error) {
 	probe := fs.Int("probe", 200, "lookups per repair probe (every 500 ms of virtual time)")
 	r := fs.Int("r", 8, "successor list length")
 	alpha := fs.Int("alpha", 3, "lookup parallelism α")
-	only := fs.String("only", "steady,fail,churn", "which tables to print")
+	searchN := fs.String("search-n", "64,256,1024", "ring sizes for the search table")
+	records := fs.Int("records", 10000, "presence records (users) published for the search table")
+	searches := fs.Int("searches", 2000, "searches per search-table row and seed")
+	missing := fs.Float64("missing", 0.1, "fraction of searches for users who never published")
+	searchLat := fs.String("search-latency", "0,20ms", "simulated one-way latencies for the search table")
+	searchCrash := fs.Float64("search-crash", 0.1, "fraction of nodes crashed just before the second set of searches; 0 for none")
+	only := fs.String("only", "steady,fail,churn", "which tables to print (steady, fail, churn, search)")
 	verbose := fs.Bool("v", true, "progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -105,7 +134,8 @@ func parseFlags(args []string) (*options, error) {
 		lookups: *lookups, churnN: *churnN, churnFor: *dur, lookupRate: *lookupRate,
 		gracefulFrac: *graceful, maintFor: *maint, recoverMax: *recoverMax, probe: *probe,
 		r: *r, alpha: *alpha, workers: runtime.GOMAXPROCS(0), verbose: *verbose,
-		only: map[string]bool{},
+		only:    map[string]bool{},
+		records: *records, searches: *searches, missing: *missing, searchCrash: *searchCrash,
 	}
 	var err error
 	if o.ns, err = list(*ns, strconv.Atoi); err != nil {
@@ -123,6 +153,18 @@ func parseFlags(args []string) (*options, error) {
 	}
 	if o.churnRates, err = list(*churn, parseFloat); err != nil {
 		return nil, fmt.Errorf("-churn: %w", err)
+	}
+	if o.searchN, err = list(*searchN, strconv.Atoi); err != nil {
+		return nil, fmt.Errorf("-search-n: %w", err)
+	}
+	if o.searchLat, err = list(*searchLat, parseLatency); err != nil {
+		return nil, fmt.Errorf("-search-latency: %w", err)
+	}
+	switch {
+	case o.records < 1 || o.searches < 1:
+		return nil, fmt.Errorf("-records and -searches must be at least 1")
+	case o.missing < 0 || o.missing > 1 || o.searchCrash < 0 || o.searchCrash >= 1:
+		return nil, fmt.Errorf("-missing must be in [0, 1], -search-crash in [0, 1)")
 	}
 	for _, t := range strings.Split(*only, ",") {
 		o.only[strings.TrimSpace(t)] = true
@@ -228,6 +270,11 @@ func run(ctx context.Context, w io.Writer, o *options) error {
 				fmt.Sprintf("%.2f", r.hopsMean), fmt.Sprintf("%.1f", r.msgs))
 		}
 		t.flush()
+	}
+	if o.only["search"] {
+		if err := searchTable(ctx, w, o); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(w, "\n(%v wall time)\n", time.Since(start).Round(time.Second))
 	return nil

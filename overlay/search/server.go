@@ -45,8 +45,10 @@ type Ring interface {
 	Lookup(ctx context.Context, key overlay.ID) ([]overlay.Node, error)
 	// Closest returns up to n nodes from local state.
 	Closest(key overlay.ID, n int) []overlay.Node
-	// Responsible reports whether key ∈ (predecessor, self].
-	Responsible(key overlay.ID) bool
+	// Predecessor is the node's predecessor, zero when not known.
+	Predecessor() overlay.Node
+	// Successors is the node's successor list.
+	Successors() []overlay.Node
 }
 
 // Directory is what a Server needs of the directory.
@@ -152,7 +154,7 @@ func (s *Server) Handle(ctx context.Context, from overlay.Peer, req *wire.Search
 		}
 		return nil, fmt.Errorf("%w: searching for %q on the ring: %w", wire.ErrUnreachable, name, err)
 	}
-	if s.cfg.Ring.Responsible(key) {
+	if s.owns(key) {
 		return &wire.SearchResponse{Responsible: true}, nil
 	}
 	if count == 0 {
@@ -171,6 +173,24 @@ func (s *Server) Handle(ctx context.Context, from overlay.Peer, req *wire.Search
 		resp.Nodes = append(resp.Nodes, n.ToWire())
 	}
 	return resp, nil
+}
+
+// owns reports whether this node knows key is its own: key ∈
+// (predecessor, self], or the node is alone. Unlike the ring's lenient
+// Responsible (which takes every key while the predecessor is unknown, so
+// that no write is lost), an authoritative "not here" needs certainty: a
+// node whose predecessor just failed, or that just joined, says nothing.
+func (s *Server) owns(key overlay.ID) bool {
+	self := s.cfg.Ring.Self()
+	pred := s.cfg.Ring.Predecessor()
+	succ := s.cfg.Ring.Successors()
+	if len(succ) > 0 && succ[0] == self && (pred.IsZero() || pred == self) {
+		return true
+	}
+	if pred.IsZero() {
+		return false
+	}
+	return overlay.BetweenRightIncl(key, pred.ID, self.ID)
 }
 
 // appendNew appends the nodes of add that s does not hold.
