@@ -21,11 +21,11 @@ type homeScreen struct {
 	u    *UI
 	root fyne.CanvasObject
 
-	avatar    *avatar
-	selfDot   *dot
-	name      *widget.Label
-	headerSub *widget.RichText
-	statusSel *widget.Select
+	avatar     *avatar
+	selfDot    *dot
+	name       *widget.Label
+	headerSub  *widget.RichText
+	statusSel  *widget.Select
 	logoutBtn  *widget.Button
 	accountBtn *widget.Button
 	account    *fyne.Container // the account details, shown in a dialog
