@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"soitto/overlay"
@@ -41,6 +42,9 @@ func (p *Peer) Run(ctx context.Context) error {
 		if ctx.Err() == nil {
 			p.hosts.Failure(home.Addr)
 			p.log.Info("lost the super-peer; attaching to another", "super-peer", home.Addr)
+			// Every client of a failed super-peer finds out at once: spread
+			// their arrival at the others over half a second.
+			sleep(ctx, rand.N(500*time.Millisecond))
 		} else if p.cfg.Publish {
 			p.publishOffline(home, conn)
 		}

@@ -2,8 +2,10 @@ package tlsnet
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 
 	"soitto/overlay"
@@ -17,6 +19,13 @@ type Net struct {
 	log    *slog.Logger
 	limits *peerLimits
 	stats  counters
+
+	// handshakes holds a token per server handshake running: at most
+	// 4×GOMAXPROCS at once (see accept).
+	handshakes chan struct{}
+
+	srvOnce sync.Once
+	srvTLS  *tls.Config // shared by every accepted connection
 
 	// ctx is cancelled by Close; dials and links run under it.
 	ctx    context.Context
@@ -45,15 +54,16 @@ func New(cfg Config) (*Net, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Net{
-		cfg:       cfg,
-		log:       log,
-		limits:    newPeerLimits(cfg.PeerRate, cfg.PeerBurst, cfg.Now),
-		ctx:       ctx,
-		cancel:    cancel,
-		links:     map[string]*link{},
-		dials:     map[string]*dialing{},
-		all:       map[*link]struct{}{},
-		listeners: map[net.Listener]struct{}{},
+		handshakes: make(chan struct{}, 4*runtime.GOMAXPROCS(0)),
+		cfg:        cfg,
+		log:        log,
+		limits:     newPeerLimits(cfg.PeerRate, cfg.PeerBurst, cfg.Now),
+		ctx:        ctx,
+		cancel:     cancel,
+		links:      map[string]*link{},
+		dials:      map[string]*dialing{},
+		all:        map[*link]struct{}{},
+		listeners:  map[net.Listener]struct{}{},
 	}, nil
 }
 

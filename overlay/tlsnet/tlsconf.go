@@ -13,7 +13,13 @@ import (
 // serverTLS is what a listener speaks: TLS 1.3, the overlay's ALPN, and a
 // client certificate from the network's CA. What the certificate must name
 // is checked against Hello afterwards (checkHello).
+// One Config serves every accepted connection.
 func (n *Net) serverTLS() *tls.Config {
+	n.srvOnce.Do(func() { n.srvTLS = n.newServerTLS() })
+	return n.srvTLS
+}
+
+func (n *Net) newServerTLS() *tls.Config {
 	return &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		NextProtos:   []string{wire.ALPN},

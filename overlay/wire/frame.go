@@ -83,19 +83,22 @@ func WriteFrame(w io.Writer, e *Envelope) error {
 // sense where it arrives is the caller's business. Unknown fields are
 // kept, so a newer peer's additions survive being passed on.
 func ReadFrame(r io.Reader) (*Envelope, error) {
-	bp := getBuf(headerLen)
-	defer putBuf(bp)
-	if _, err := io.ReadFull(r, *bp); err != nil {
+	// The header is read into its own few bytes, not a pooled buffer: a
+	// link's reader waits here while the link is idle, and a pooled buffer
+	// held across that wait would cost every idle link a kilobyte.
+	var hdr [headerLen]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, err
 	}
-	n := binary.BigEndian.Uint32(*bp)
+	n := binary.BigEndian.Uint32(hdr[:])
 	switch {
 	case n > MaxFrame:
 		return nil, fmt.Errorf("%w: frame of %d bytes, limit %d", ErrTooLarge, n, MaxFrame)
 	case n == 0:
 		return nil, fmt.Errorf("%w: empty frame", ErrBadRequest)
 	}
-	bp = growBuf(bp, int(n))
+	bp := getBuf(int(n))
+	defer putBuf(bp)
 	if _, err := io.ReadFull(r, *bp); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
