@@ -304,19 +304,32 @@ func (n *Node) handle(ctx context.Context, from overlay.Peer, req *wire.Envelope
 	if from.Node.IsZero() {
 		return n.handleClient(ctx, from, req)
 	}
-	switch b := req.Body.(type) {
+	switch req.Body.(type) {
 	case *wire.Envelope_FindStep, *wire.Envelope_Neighbours, *wire.Envelope_Notify, *wire.Envelope_Ping, *wire.Envelope_Leave:
 		return n.ring.Handle(ctx, from, req)
 	case *wire.Envelope_Put, *wire.Envelope_Get, *wire.Envelope_Replicate:
 		return n.dir.Handle(ctx, from, req)
-	case *wire.Envelope_Search:
-		return n.handleSearch(ctx, from, b.Search)
-	case *wire.Envelope_Relay:
-		return n.handleRelay(ctx, from, b.Relay)
-	case *wire.Envelope_Peers:
-		return n.handlePeers(b.Peers), nil
+	}
+	if resp, ok, err := n.handleEither(ctx, from, req); ok {
+		return resp, err
 	}
 	return nil, wire.Errorf(wire.ErrBadRequest, "unexpected %T", req.Body)
+}
+
+// handleEither answers what clients and ring members may both send;
+// ok is false for anything else.
+func (n *Node) handleEither(ctx context.Context, from overlay.Peer, req *wire.Envelope) (resp *wire.Envelope, ok bool, err error) {
+	switch b := req.Body.(type) {
+	case *wire.Envelope_Search:
+		resp, err = n.handleSearch(ctx, from, b.Search)
+	case *wire.Envelope_Relay:
+		resp, err = n.handleRelay(ctx, from, b.Relay)
+	case *wire.Envelope_Peers:
+		resp = n.handlePeers(b.Peers)
+	default:
+		return nil, false, nil
+	}
+	return resp, true, err
 }
 
 func (n *Node) handleClient(ctx context.Context, from overlay.Peer, req *wire.Envelope) (*wire.Envelope, error) {
@@ -336,12 +349,9 @@ func (n *Node) handleClient(ctx context.Context, from overlay.Peer, req *wire.En
 		return &wire.Envelope{Body: &wire.Envelope_Ok{Ok: &wire.Empty{}}}, nil
 	case *wire.Envelope_Attach:
 		return n.handleAttach(ctx, from, b.Attach)
-	case *wire.Envelope_Search:
-		return n.handleSearch(ctx, from, b.Search)
-	case *wire.Envelope_Relay:
-		return n.handleRelay(ctx, from, b.Relay)
-	case *wire.Envelope_Peers:
-		return n.handlePeers(b.Peers), nil
+	}
+	if resp, ok, err := n.handleEither(ctx, from, req); ok {
+		return resp, err
 	}
 	return nil, wire.Errorf(wire.ErrForbidden, "a client may not send %T", req.Body)
 }

@@ -171,17 +171,8 @@ func relayAgain(ctx context.Context, t *testing.T, cl *nodetest.Cluster, alice, 
 	t.Helper()
 	// A second endpoint of alice's: the node wants relays from attached
 	// clients only.
-	n := rawClient(t, cl, aliceCert(t, cl, alice))
-	conn, err := n.Dial(ctx, bob.Home().Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst := make([]byte, 16)
-	rand.Read(inst)
-	if _, err := conn.Call(ctx, &wire.Envelope{Body: &wire.Envelope_Attach{Attach: &wire.AttachRequest{Instance: inst}}}); err != nil {
-		t.Fatal(err)
-	}
-	_, err = conn.Call(ctx, &wire.Envelope{Body: &wire.Envelope_Relay{Relay: &wire.RelayRequest{Signal: sig, Via: bob.Home().Addr}}})
+	conn := attachRaw(ctx, t, cl, aliceCert(t, cl, alice), bob.Home().Addr)
+	_, err := conn.Call(ctx, &wire.Envelope{Body: &wire.Envelope_Relay{Relay: &wire.RelayRequest{Signal: sig, Via: bob.Home().Addr}}})
 	return err
 }
 
@@ -201,16 +192,7 @@ func TestRelayForgeryRefused(t *testing.T) {
 	mallory := cl.User("mallory")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	n := rawClient(t, cl, mallory)
-	conn, err := n.Dial(ctx, bob.Home().Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst := make([]byte, 16)
-	rand.Read(inst)
-	if _, err := conn.Call(ctx, &wire.Envelope{Body: &wire.Envelope_Attach{Attach: &wire.AttachRequest{Instance: inst}}}); err != nil {
-		t.Fatal(err)
-	}
+	conn := attachRaw(ctx, t, cl, mallory, bob.Home().Addr)
 	relay := func(s *wire.Signal) error {
 		_, err := conn.Call(ctx, &wire.Envelope{Body: &wire.Envelope_Relay{Relay: &wire.RelayRequest{Signal: s, Via: bob.Home().Addr}}})
 		return err
@@ -303,4 +285,19 @@ func TestHostCacheLearns(t *testing.T) {
 	if h := hosts.Hosts()[0]; h.Addr != only || h.LastSuccess.IsZero() {
 		t.Errorf("best host %+v, want the one attached to, with a success", h)
 	}
+}
+
+// attachRaw attaches a bare client with cert to the super-peer at addr.
+func attachRaw(ctx context.Context, t *testing.T, cl *nodetest.Cluster, cert tls.Certificate, addr string) overlay.Conn {
+	t.Helper()
+	conn, err := rawClient(t, cl, cert).Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := make([]byte, 16)
+	rand.Read(inst)
+	if _, err := conn.Call(ctx, &wire.Envelope{Body: &wire.Envelope_Attach{Attach: &wire.AttachRequest{Instance: inst}}}); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
