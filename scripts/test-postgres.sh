@@ -71,5 +71,8 @@ if [[ -z $(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$ROLE'") ]]; t
 	log "creating role $ROLE"
 	psql_admin -c "CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$ROLE'" >&2
 fi
+# DROP DATABASE ... WITH (FORCE) in the tests' cleanup may have to end
+# backends of other roles.
+psql_admin -c "GRANT pg_signal_backend TO $ROLE" >&2
 
 echo "postgres://$ROLE:$ROLE@127.0.0.1:$port/postgres?sslmode=disable"

@@ -56,9 +56,22 @@ func PostgresDSN(t testing.TB) string {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := adminExec(admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database: %v", err)
+		// FORCE ends the test's own connections that are still closing,
+		// but refuses when a backend of another role (an autovacuum
+		// worker, say) is in the database; a plain DROP waits those out.
+		// Try a few times, bounded.
+		var err error
+		for i := range 20 {
+			stmt := "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"
+			if i%2 == 1 {
+				stmt = "DROP DATABASE IF EXISTS " + name
+			}
+			if err = adminExec(admin, stmt); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
+		t.Errorf("drop test database: %v", err)
 	})
 	u.Path = "/" + name
 	return u.String()
