@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -57,7 +58,21 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 		unique:     sqliteUnique,
 		foreignKey: sqliteForeignKey,
 	}}
-	if err := migrate(ctx, db, s.d); err != nil {
+	// Two processes opening a new database at once can get SQLITE_BUSY
+	// without the busy handler being asked (one of them is turning the
+	// file into WAL mode): try again, a bounded number of times.
+	for attempt := 0; ; attempt++ {
+		err = migrate(ctx, db, s.d)
+		var e *sqlite.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || attempt == 50 {
+			break
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+		}
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%w (%s)", err, path)
 	}
