@@ -18,6 +18,7 @@ const (
 	DefaultStabilize        = time.Second
 	DefaultFixFingers       = 500 * time.Millisecond
 	DefaultCheckPredecessor = 2 * time.Second
+	DefaultCheckRing        = 5 * time.Second
 	DefaultJitter           = 0.2
 	DefaultCallTimeout      = 2 * time.Second
 	DefaultLookupParallel   = 3
@@ -47,6 +48,9 @@ type Config struct {
 	// CheckPredecessor is the period of CheckPredecessor. If zero,
 	// DefaultCheckPredecessor.
 	CheckPredecessor time.Duration
+	// CheckRing is the period of CheckRing, which merges a ring that has
+	// split into loops. If zero, DefaultCheckRing.
+	CheckRing time.Duration
 	// Jitter randomizes each period by up to ±Jitter of itself, so nodes
 	// do not fall into step. If zero, DefaultJitter; negative for none.
 	Jitter float64
@@ -82,6 +86,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.CheckPredecessor == 0 {
 		cfg.CheckPredecessor = DefaultCheckPredecessor
+	}
+	if cfg.CheckRing == 0 {
+		cfg.CheckRing = DefaultCheckRing
 	}
 	if cfg.Jitter == 0 {
 		cfg.Jitter = DefaultJitter
@@ -119,7 +126,7 @@ func (cfg Config) validate() error {
 		return fmt.Errorf("ring: Config.Successors %d not in 1..%d", cfg.Successors, MaxSuccessors)
 	case cfg.LookupParallel < 1 || cfg.LookupParallel > MaxSuccessors:
 		return fmt.Errorf("ring: Config.LookupParallel %d not in 1..%d", cfg.LookupParallel, MaxSuccessors)
-	case cfg.Stabilize < 0 || cfg.FixFingers < 0 || cfg.CheckPredecessor < 0 || cfg.CallTimeout < 0:
+	case cfg.Stabilize < 0 || cfg.FixFingers < 0 || cfg.CheckPredecessor < 0 || cfg.CheckRing < 0 || cfg.CallTimeout < 0:
 		return errors.New("ring: negative period or timeout")
 	case cfg.Jitter >= 1:
 		return fmt.Errorf("ring: Config.Jitter %v not below 1", cfg.Jitter)

@@ -42,12 +42,17 @@
 // Create starts a ring alone. Join(bootstrap) looks up successor(self)
 // through the first bootstrap node that answers (skipping our own
 // address), takes the successor list found, and runs one Stabilize, which
-// notifies the successor. The predecessor comes later, from notify;
-// fingers from FixFingers.
+// notifies the first successor that answers. The list may name only
+// nodes that failed since the node that gave it last stabilized; then
+// Join goes on to the next bootstrap node, and failing all it returns
+// ErrNoBootstrap with the node alone, since a node that never reached
+// a live successor is known to nobody and could not be found again.
+// The predecessor comes later, from notify; fingers from FixFingers.
+// The bootstrap addresses are kept for Stabilize and CheckRing.
 //
 // # Steady state
 //
-// Run repeats three rounds, each period randomized ±Jitter (20%):
+// Run repeats four rounds, each period randomized ±Jitter (20%):
 //
 //   - Stabilize (every 1 s): ask the successor for Neighbours. If its
 //     predecessor p lies strictly between us and it, and p answers, p
@@ -58,13 +63,14 @@
 //     followed by its list (cut at r, at a repeat, or after ourselves).
 //     Then Notify the successor. A successor that does not answer is
 //     dropped and the next on the list tried; if the whole list fails,
-//     the nearest live finger or the predecessor becomes the successor and
-//     later rounds walk back to the true one; failing those, the nearest
-//     suspect that answers (see below). If none answers, the node
-//     keeps its last successor and tries again next round; it never
-//     makes itself alone because of failures, since lost messages are
-//     indistinguishable from crashes and a node alone would be cut out
-//     of the ring for good.
+//     the fingers, the predecessor and the suspects (see below) are
+//     pinged at once and the nearest clockwise that answers becomes the
+//     successor (walking back from it as above); failing those,
+//     successor(self) is looked up again through the bootstrap nodes of
+//     Join. If none answers, the node keeps its last successor and tries
+//     again next round; it never makes itself alone because of failures,
+//     since lost messages are indistinguishable from crashes and a node
+//     alone would be cut out of the ring for good.
 //   - Notify (handler): the sender becomes the predecessor if there is
 //     none or it lies between the predecessor and us; a node alone also
 //     takes it as its successor (how one node becomes two).
@@ -75,13 +81,26 @@
 //     found is also finger j for every following j whose start lies in
 //     (self, s], so one tick fixes a whole run of equal fingers and about
 //     log2 N ticks go round the table. RefreshFingers goes round at once.
+//   - CheckRing (every 5 s): look successor(self) up through one contact
+//     drawn at random from the bootstrap nodes, the suspects, the fingers
+//     and the predecessor, not as a member (as Join does); if the
+//     lookup names a node between us and our successor, stabilize with
+//     it. Lost messages can split the ring into loops whose nodes
+//     interleave on the circle, each consistent on its own (Zave,
+//     "Reasoning about identifier spaces: How to make Chord correct",
+//     2017): stabilize, which only looks at the successor's
+//     predecessor, never merges them. A contact in the other loop finds
+//     the node there that follows us; once one node takes it as
+//     successor, notify and stabilize zip the loops together.
 //
 // A node that fails to answer any request (no response at all, or
 // wire.ErrShuttingDown) is removed from the fingers, the successor list
 // and the predecessor on the spot, but remembered as a suspect (the last
-// 32): a lost message looks like a crash, and when every successor,
-// finger and the predecessor have failed, Stabilize tries the suspects,
-// nearest clockwise first, before giving up for the round.
+// 32): a lost message looks like a crash, and when every successor has
+// failed, Stabilize tries the suspects along with the fingers and the
+// predecessor, nearest clockwise first. A live suspect nearer than the
+// predecessor must win: taking the predecessor as successor while a
+// live node lies between closes a loop that leaves that node out.
 //
 // # Leave
 //

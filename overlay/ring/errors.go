@@ -10,7 +10,7 @@ var (
 	// or hit its step bound.
 	ErrLookupFailed = errors.New("ring: lookup failed")
 	// ErrNoBootstrap: no bootstrap address other than our own answered a
-	// join.
+	// join, or none led to a successor that answers.
 	ErrNoBootstrap = errors.New("ring: no bootstrap node answered")
 	// ErrLeft: the ring was left (Leave) and does not work any more.
 	ErrLeft = errors.New("ring: left")

@@ -11,16 +11,27 @@ import (
 )
 
 // Join enters the ring through the first address in bootstrap that
-// answers (our own address is skipped): it looks up successor(self)
-// through that node, takes the successor list it finds, and runs one
-// Stabilize, which notifies the successor. The predecessor and the
-// fingers are learned afterwards by maintenance.
+// leads to a live successor (our own address is skipped): it looks up
+// successor(self) through that node, takes the successor list it finds,
+// and runs one Stabilize, which notifies the first of them that
+// answers. The predecessor and the fingers are learned afterwards by
+// maintenance. The successors a lookup names may have failed since the
+// node that named them last looked; when none answers, Stabilize looks
+// successor(self) up again, and Join moves on to the next address.
+// Failing all, Join returns ErrNoBootstrap, and the node is alone if a
+// lookup got that far (else its state is as it was).
+// The bootstrap addresses are kept: should every node this one knows
+// fail later, Stabilize looks successor(self) up through them again.
 func (r *Ring) Join(ctx context.Context, bootstrap []string) error {
-	var errs []error
+	var boot []string
 	for _, addr := range bootstrap {
-		if addr == "" || addr == r.self.Addr {
-			continue
+		if addr != "" && addr != r.self.Addr && !slices.Contains(boot, addr) {
+			boot = append(boot, addr)
 		}
+	}
+	var errs []error
+	tried := false // a lookup succeeded and replaced the state
+	for _, addr := range boot {
 		res, err := r.iterate(ctx, r.self.ID, []overlay.Node{overlay.NewNode(addr)}, r.cfg.LookupParallel, false)
 		if err == nil {
 			// An earlier incarnation of this node may still be in the
@@ -37,16 +48,28 @@ func (r *Ring) Join(ctx context.Context, bootstrap []string) error {
 			}
 			continue
 		}
+		tried = true
 		r.update(func() {
 			r.pred = overlay.Node{}
 			r.succs = r.successorListLocked(res.Successors)
 			r.fingers = [fingerCount]overlay.Node{}
+			r.boot = boot
 			r.nextFinger = 0
 			r.left = false
 		})
-		r.log.Debug("joined", "via", addr, "succ", res.Successors[0], "hops", res.Hops)
-		r.Stabilize(ctx)
-		return nil
+		if r.stabilize(ctx) {
+			r.log.Debug("joined", "via", addr, "succ", r.Successors()[0], "hops", res.Hops)
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("via %s: no successor found answers (%v)", addr, res.Successors))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if tried {
+		// Nobody has heard of this node: it did not get as far as a
+		// notify.
+		r.Create()
 	}
 	return errors.Join(append([]error{ErrNoBootstrap}, errs...)...)
 }

@@ -10,15 +10,16 @@ import (
 )
 
 // Run performs the periodic maintenance until ctx ends: Stabilize every
-// Config.Stabilize, FixFingers every Config.FixFingers and
-// CheckPredecessor every Config.CheckPredecessor, each period drawn anew
-// within ±Jitter. The three run on goroutines of their own, all ended
-// before Run returns nil.
+// Config.Stabilize, FixFingers every Config.FixFingers,
+// CheckPredecessor every Config.CheckPredecessor and CheckRing every
+// Config.CheckRing, each period drawn anew within ±Jitter. The four run
+// on goroutines of their own, all ended before Run returns nil.
 func (r *Ring) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { r.every(ctx, r.cfg.Stabilize, r.Stabilize) })
 	wg.Go(func() { r.every(ctx, r.cfg.FixFingers, r.FixFingers) })
 	wg.Go(func() { r.every(ctx, r.cfg.CheckPredecessor, r.CheckPredecessor) })
+	wg.Go(func() { r.every(ctx, r.cfg.CheckRing, r.CheckRing) })
 	wg.Wait()
 	return nil
 }
@@ -50,28 +51,32 @@ func (r *Ring) jittered(period time.Duration) time.Duration {
 // predecessors, up to 64 steps), take the successor list
 // from whichever is now the successor, and notify it. A successor that
 // does not answer is dropped and the next on the list tried; when the
-// whole list has failed, the nearest live node among the fingers and the
-// predecessor becomes the successor, and stabilization walks from there
-// back to the true one.
-func (r *Ring) Stabilize(ctx context.Context) {
+// whole list has failed, the nearest live node among the fingers, the
+// predecessor and the suspects becomes the successor, and stabilization
+// walks from there back to the true one; failing those, a new lookup of
+// this node's ID through the bootstrap nodes of Join finds one.
+func (r *Ring) Stabilize(ctx context.Context) { r.stabilize(ctx) }
+
+// stabilize is Stabilize; it reports whether some successor answered.
+func (r *Ring) stabilize(ctx context.Context) bool {
 	r.mu.Lock()
 	succs, left := r.succs, r.left
 	r.mu.Unlock()
 	if left {
-		return
+		return false
 	}
 	for _, s := range succs {
 		if s == r.self {
 			break
 		}
 		if r.stabilizeWith(ctx, s) {
-			return
+			return true
 		}
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 	}
-	r.recoverSuccessor(ctx)
+	return r.recoverSuccessor(ctx)
 }
 
 // maxWalkBack bounds the predecessors one Stabilize follows back.
@@ -110,35 +115,56 @@ func (r *Ring) stabilizeWith(ctx context.Context, s overlay.Node) bool {
 }
 
 // recoverSuccessor finds a successor when every node on the list has
-// failed (or there is none besides us): the known node nearest clockwise
-// that answers, and failing that the suspect (see forget) nearest
-// clockwise that answers. With none, the list stays as it is (see
-// below).
-func (r *Ring) recoverSuccessor(ctx context.Context) {
+// failed (or there is none besides us): the node nearest clockwise that
+// answers among the fingers, the predecessor and the suspects (see
+// forget), and failing those successor(self) as a lookup through the
+// bootstrap nodes finds it. With none, the list stays as it is (see
+// below). It reports whether a successor answered.
+//
+// The suspects compete with the known nodes on distance alone: a live
+// node that was forgotten for one lost message is often the true
+// successor, and taking a farther node instead (at worst the
+// predecessor, when its own predecessor is not known) closes a loop
+// that skips it, which stabilize never reopens. All are pinged at once,
+// so the dead among them cost one CallTimeout, not one each.
+func (r *Ring) recoverSuccessor(ctx context.Context) bool {
 	r.mu.Lock()
-	var known []overlay.Node
-	for _, n := range append(r.fingers[:], r.pred) {
-		if !n.IsZero() && n != r.self && !slices.Contains(known, n) {
-			known = append(known, n)
+	var cands []overlay.Node
+	for _, n := range append(append(r.fingers[:], r.pred), r.suspects...) {
+		if !n.IsZero() && n != r.self && !slices.Contains(cands, n) {
+			cands = append(cands, n)
 		}
 	}
-	var suspects []overlay.Node
-	for _, n := range r.suspects {
-		if n != r.self && !slices.Contains(known, n) {
-			suspects = append(suspects, n)
-		}
-	}
+	boot := slices.Clone(r.boot)
 	self := r.self.ID
-	byDist := func(a, b overlay.Node) int { return dist(self, a.ID).Cmp(dist(self, b.ID)) }
-	slices.SortFunc(known, byDist)
-	slices.SortFunc(suspects, byDist)
 	r.mu.Unlock()
-	for _, n := range append(known, suspects...) {
+	slices.SortFunc(cands, func(a, b overlay.Node) int { return dist(self, a.ID).Cmp(dist(self, b.ID)) })
+	alive := make([]bool, len(cands))
+	var wg sync.WaitGroup
+	for i, n := range cands {
+		wg.Go(func() { alive[i] = r.ping(ctx, n) == nil })
+	}
+	wg.Wait()
+	for i, n := range cands {
+		if !alive[i] {
+			continue
+		}
 		if r.stabilizeWith(ctx, n) {
-			return
+			return true
 		}
 		if ctx.Err() != nil {
-			return
+			return false
+		}
+	}
+	// Every node this one knows of is gone or cut off, as when the
+	// successor list a join found had failed by the time it was used:
+	// start again from the bootstrap nodes, as a join would.
+	for _, addr := range boot {
+		if r.rejoinVia(ctx, addr) {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
 		}
 	}
 	// Nothing answered. This node does not declare itself alone: a node
@@ -147,6 +173,30 @@ func (r *Ring) recoverSuccessor(ctx context.Context) {
 	// stabilize onto it again, so a burst of lost messages would cut it
 	// out of the ring for good. It keeps the last successor forget left
 	// on the list and tries again next round.
+	return false
+}
+
+// rejoinVia looks up successor(self) through the node at addr and
+// stabilizes with the first node found that answers; false if none.
+func (r *Ring) rejoinVia(ctx context.Context, addr string) bool {
+	res, err := r.iterate(ctx, r.self.ID, []overlay.Node{overlay.NewNode(addr)}, r.cfg.LookupParallel, false)
+	if err != nil {
+		r.log.Debug("rejoin", "via", addr, "err", err)
+		return false
+	}
+	for _, n := range res.Successors {
+		if n == r.self {
+			continue
+		}
+		if r.stabilizeWith(ctx, n) {
+			r.log.Debug("rejoined", "via", addr, "succ", n)
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // CheckPredecessor pings the predecessor and forgets it if it does not

@@ -18,11 +18,12 @@ type Ring struct {
 	log    *slog.Logger
 	starts [fingerCount]overlay.ID // self + 2^i
 
-	mu         sync.Mutex // guards pred, succs, fingers, suspects, nextFinger, left and cfg.Rand
+	mu         sync.Mutex // guards pred, succs, fingers, suspects, boot, nextFinger, left and cfg.Rand
 	pred       overlay.Node
 	succs      []overlay.Node // never empty; replaced, never changed in place
 	fingers    [fingerCount]overlay.Node
 	suspects   []overlay.Node // forgotten for not answering, most recent last; see forget
+	boot       []string       // the bootstrap addresses of the last Join, for recoverSuccessor and CheckRing
 	nextFinger int            // the finger FixFingers refreshes next
 	left       bool           // Leave was called
 }
@@ -52,6 +53,7 @@ func (r *Ring) Create() {
 		r.succs = []overlay.Node{r.self}
 		r.fingers = [fingerCount]overlay.Node{}
 		r.suspects = nil
+		r.boot = nil
 		r.nextFinger = 0
 		r.left = false
 	})
