@@ -8,11 +8,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"soitto/login/ca"
+
+	"soitto/internal/texttable"
 )
 
 type coordOptions struct {
@@ -159,10 +159,10 @@ func profile(ctx context.Context, o coordOptions, nd *child, label string, n int
 
 func printResults(w io.Writer, results []result) {
 	fmt.Fprintln(w, "\nPer idle attached client, node process only: (attached − before) / N")
-	t := newTable(w, "N", "attached", "lost", "ping errs", "goroutines/client", "heap KiB", "stack KiB", "heap+stack KiB", "Sys KiB", "VmRSS KiB", "objects", "attach s", "retries")
+	t := texttable.New(w, "N", "attached", "lost", "ping errs", "goroutines/client", "heap KiB", "stack KiB", "heap+stack KiB", "Sys KiB", "VmRSS KiB", "objects", "attach s", "retries")
 	for _, r := range results {
 		per := func(a, b uint64) string { return fmt.Sprintf("%.2f", (float64(a)-float64(b))/float64(r.n)/1024) }
-		t.row(strconv.Itoa(r.n), strconv.Itoa(r.attached.Clients), strconv.FormatInt(r.lost, 10), strconv.FormatInt(r.pingErrs, 10),
+		t.Row(strconv.Itoa(r.n), strconv.Itoa(r.attached.Clients), strconv.FormatInt(r.lost, 10), strconv.FormatInt(r.pingErrs, 10),
 			fmt.Sprintf("%.2f", float64(r.attached.Goroutines-r.before.Goroutines)/float64(r.n)),
 			per(r.attached.HeapInuse, r.before.HeapInuse), per(r.attached.StackInuse, r.before.StackInuse),
 			per(r.attached.HeapInuse+r.attached.StackInuse, r.before.HeapInuse+r.before.StackInuse),
@@ -170,35 +170,17 @@ func printResults(w io.Writer, results []result) {
 			fmt.Sprintf("%.1f", (float64(r.attached.Objects)-float64(r.before.Objects))/float64(r.n)),
 			fmt.Sprintf("%.1f", r.attachSecs), strconv.Itoa(r.retries))
 	}
-	t.flush()
+	t.Flush()
 
 	fmt.Fprintln(w, "\nNode process, absolute (MiB): before any client, with N attached and idle, after they left")
-	t = newTable(w, "N", "sample", "clients", "fds", "goroutines", "heap in use", "heap alloc", "stack in use", "Sys", "VmRSS")
+	t = texttable.New(w, "N", "sample", "clients", "fds", "goroutines", "heap in use", "heap alloc", "stack in use", "Sys", "VmRSS")
 	for _, r := range results {
 		for _, m := range []memSample{r.before, r.attached, r.after} {
-			t.row(strconv.Itoa(r.n), m.Label, strconv.Itoa(m.Clients), strconv.Itoa(m.FDs), strconv.Itoa(m.Goroutines),
+			t.Row(strconv.Itoa(r.n), m.Label, strconv.Itoa(m.Clients), strconv.Itoa(m.FDs), strconv.Itoa(m.Goroutines),
 				mib(m.HeapInuse), mib(m.HeapAlloc), mib(m.StackInuse), mib(m.Sys), mib(m.RSS))
 		}
 	}
-	t.flush()
+	t.Flush()
 }
 
 func mib(v uint64) string { return fmt.Sprintf("%.1f", float64(v)/(1<<20)) }
-
-// table prints rows of cells aligned in columns, numbers to the right.
-type table struct{ tw *tabwriter.Writer }
-
-func newTable(w io.Writer, header ...string) *table {
-	t := &table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)}
-	t.row(header...)
-	rule := make([]string, len(header))
-	for i, h := range header {
-		rule[i] = strings.Repeat("-", len([]rune(h)))
-	}
-	t.row(rule...)
-	return t
-}
-
-func (t *table) row(cells ...string) { fmt.Fprintln(t.tw, strings.Join(cells, "\t")+"\t") }
-
-func (t *table) flush() { t.tw.Flush() }

@@ -55,6 +55,8 @@ import (
 	"time"
 
 	"soitto/overlay/ring"
+
+	"soitto/internal/texttable"
 )
 
 type options struct {
@@ -205,7 +207,7 @@ func run(ctx context.Context, w io.Writer, o *options) error {
 
 	if o.only["steady"] {
 		fmt.Fprintf(w, "\nSteady state (%d lookups per row from random nodes for random keys; ring static during lookups)\n", o.lookups)
-		t := newTable(w, "N", "one-way", "ok %", "hops mean", "½·log2 N", "hops p99", "msgs/lookup", "p50 ms", "p95 ms", "maint msgs/node/s")
+		t := texttable.New(w, "N", "one-way", "ok %", "hops mean", "½·log2 N", "hops p99", "msgs/lookup", "p50 ms", "p95 ms", "maint msgs/node/s")
 		var kinds []map[string]float64
 		var kindN []int
 		for _, n := range o.ns {
@@ -214,17 +216,17 @@ func run(ctx context.Context, w io.Writer, o *options) error {
 				return err
 			}
 			for _, r := range rows {
-				t.row(strconv.Itoa(r.n), ms(r.latency), fmt.Sprintf("%.2f", r.okPct),
+				t.Row(strconv.Itoa(r.n), ms(r.latency), fmt.Sprintf("%.2f", r.okPct),
 					fmt.Sprintf("%.2f", r.hopsMean), fmt.Sprintf("%.2f", r.halfLog), strconv.Itoa(r.hopsP99),
 					fmt.Sprintf("%.1f", r.msgs), ms(r.latP50), ms(r.latP95), fmt.Sprintf("%.2f", r.maint))
 			}
 			kinds = append(kinds, rows[0].maintKinds)
 			kindN = append(kindN, n)
 		}
-		t.flush()
+		t.Flush()
 		fmt.Fprintf(w, "\nMaintenance messages per node per second, by kind (counted over %v of virtual time)\n", o.maintFor)
 		names := []string{"neighbours", "notify", "ping", "find_step"}
-		t = newTable(w, append([]string{"N"}, append(names, "total")...)...)
+		t = texttable.New(w, append([]string{"N"}, append(names, "total")...)...)
 		for i, k := range kinds {
 			cells := []string{strconv.Itoa(kindN[i])}
 			total := 0.0
@@ -234,42 +236,42 @@ func run(ctx context.Context, w io.Writer, o *options) error {
 			for _, v := range k {
 				total += v
 			}
-			t.row(append(cells, fmt.Sprintf("%.2f", total))...)
+			t.Row(append(cells, fmt.Sprintf("%.2f", total))...)
 		}
-		t.flush()
+		t.Flush()
 	}
 
 	if o.only["fail"] {
 		fmt.Fprintf(w, "\nMass failure: a fraction of nodes crash at once (%d lookups right after, no maintenance yet;\nthen maintenance in virtual time, probing %d lookups every 0.5 s)\n", o.lookups, o.probe)
-		t := newTable(w, "N", "killed", "ok right after %", "live ok %", "erred %", "hops after", "lookups ok after s", "ring exact after s")
+		t := texttable.New(w, "N", "killed", "ok right after %", "live ok %", "erred %", "hops after", "lookups ok after s", "ring exact after s")
 		for _, n := range o.ns {
 			for _, f := range o.fractions {
 				r, err := failure(ctx, o, n, f)
 				if err != nil {
 					return err
 				}
-				t.row(strconv.Itoa(n), fmt.Sprintf("%.0f%%", 100*f), fmt.Sprintf("%.2f", r.okAfter), fmt.Sprintf("%.2f", r.liveAfter), fmt.Sprintf("%.2f", r.errAfter),
+				t.Row(strconv.Itoa(n), fmt.Sprintf("%.0f%%", 100*f), fmt.Sprintf("%.2f", r.okAfter), fmt.Sprintf("%.2f", r.liveAfter), fmt.Sprintf("%.2f", r.errAfter),
 					fmt.Sprintf("%.2f", r.hopsAfter), secs(r.lookupsOK), secs(r.ringOK))
 			}
 		}
-		t.flush()
+		t.Flush()
 	}
 
 	if o.only["churn"] {
 		fmt.Fprintf(w, "\nChurn (Chord Fig. 12 style): N=%d, Poisson joins and departures (%.0f%% graceful) at R per second,\n%.0f lookups per second, %v of virtual time per rate; a lookup fails if it errs or finds the wrong node\n",
 			o.churnN, 100*o.gracefulFrac, o.lookupRate, o.churnFor)
-		t := newTable(w, "R /s", "events per stabilize period", "joins", "departures", "N at end", "lookups", "failed %", "live failed %", "erred %", "hops mean", "msgs/lookup")
+		t := texttable.New(w, "R /s", "events per stabilize period", "joins", "departures", "N at end", "lookups", "failed %", "live failed %", "erred %", "hops mean", "msgs/lookup")
 		rates := slices.Clone(o.churnRates)
 		for _, rate := range rates {
 			r, err := churn(ctx, o, o.churnN, rate)
 			if err != nil {
 				return err
 			}
-			t.row(fmt.Sprintf("%g", rate), fmt.Sprintf("%.1f", rate*ring.DefaultStabilize.Seconds()), strconv.Itoa(r.joins), strconv.Itoa(r.departs), strconv.Itoa(r.endN),
+			t.Row(fmt.Sprintf("%g", rate), fmt.Sprintf("%.1f", rate*ring.DefaultStabilize.Seconds()), strconv.Itoa(r.joins), strconv.Itoa(r.departs), strconv.Itoa(r.endN),
 				strconv.Itoa(r.lookups), fmt.Sprintf("%.3f", r.failedPct), fmt.Sprintf("%.3f", r.liveFailedPct), fmt.Sprintf("%.3f", r.erredPct),
 				fmt.Sprintf("%.2f", r.hopsMean), fmt.Sprintf("%.1f", r.msgs))
 		}
-		t.flush()
+		t.Flush()
 	}
 	if o.only["search"] {
 		if err := searchTable(ctx, w, o); err != nil {

@@ -20,6 +20,8 @@ import (
 	"soitto/overlay/presence"
 	"soitto/overlay/search"
 	"soitto/overlay/wire"
+
+	"soitto/internal/texttable"
 )
 
 // searchRow is one line of the search table.
@@ -391,15 +393,15 @@ func searchTable(ctx context.Context, w io.Writer, o *options) error {
 	if err != nil {
 		return err
 	}
-	t := newTable(w, "N", "one-way", "crashed", "records", "searches", "records live %", "found %", "false absent %", "not-found correct %", "unanswered %",
+	t := texttable.New(w, "N", "one-way", "crashed", "records", "searches", "records live %", "found %", "false absent %", "not-found correct %", "unanswered %",
 		"rounds mean", "rounds 1/2/3 %", "proxied %", "asked mean", "p50 ms", "p95 ms", "msgs/search", "find_step/search")
 	for _, r := range rows {
-		t.row(strconv.Itoa(r.n), ms(r.latency), strconv.Itoa(r.crashed), strconv.Itoa(o.records), strconv.Itoa(r.searches),
+		t.Row(strconv.Itoa(r.n), ms(r.latency), strconv.Itoa(r.crashed), strconv.Itoa(o.records), strconv.Itoa(r.searches),
 			fmt.Sprintf("%.2f", r.reachable), fmt.Sprintf("%.2f", r.foundPct), fmt.Sprintf("%.2f", r.falseAbsentPct),
 			fmt.Sprintf("%.2f", r.absentPct), fmt.Sprintf("%.2f", r.erredPct), fmt.Sprintf("%.3f", r.roundsMean),
 			fmt.Sprintf("%.1f/%.1f/%.1f", r.rounds[0], r.rounds[1], r.rounds[2]), fmt.Sprintf("%.2f", r.proxiedPct),
 			fmt.Sprintf("%.2f", r.askedMean), ms(r.p50), ms(r.p95), fmt.Sprintf("%.1f", r.msgs), fmt.Sprintf("%.1f", r.findSteps))
 	}
-	t.flush()
+	t.Flush()
 	return nil
 }

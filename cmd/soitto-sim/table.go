@@ -2,34 +2,9 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"strings"
-	"text/tabwriter"
 	"time"
 )
-
-// table prints rows of cells aligned in columns, numbers to the right.
-type table struct {
-	tw *tabwriter.Writer
-}
-
-func newTable(w io.Writer, header ...string) *table {
-	t := &table{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)}
-	t.row(header...)
-	rule := make([]string, len(header))
-	for i, h := range header {
-		rule[i] = strings.Repeat("-", len([]rune(h)))
-	}
-	t.row(rule...)
-	return t
-}
-
-func (t *table) row(cells ...string) {
-	fmt.Fprintln(t.tw, strings.Join(cells, "\t")+"\t")
-}
-
-func (t *table) flush() { t.tw.Flush() }
 
 func halfLog2(n int) float64 { return math.Log2(float64(n)) / 2 }
 
