@@ -24,7 +24,6 @@ type attachment struct {
 	instance [instanceSize]byte
 	receive  bool
 	conn     overlay.Conn
-	since    time.Time
 }
 
 // clients is the table of attached clients.
@@ -126,13 +125,6 @@ func (c *clients) len() int {
 // Clients is how many client endpoints are attached to the node.
 func (n *Node) Clients() int { return n.clients.len() }
 
-// Attached reports whether user has an endpoint attached here.
-func (n *Node) Attached(user string) bool {
-	n.clients.mu.Lock()
-	defer n.clients.mu.Unlock()
-	return len(n.clients.byUser[user]) > 0
-}
-
 func (n *Node) handleAttach(ctx context.Context, from overlay.Peer, req *wire.AttachRequest) (*wire.Envelope, error) {
 	conn := overlay.ConnFrom(ctx)
 	if conn == nil {
@@ -141,7 +133,7 @@ func (n *Node) handleAttach(ctx context.Context, from overlay.Peer, req *wire.At
 	if len(req.GetInstance()) != instanceSize {
 		return nil, wire.Errorf(wire.ErrBadRequest, "attach with an instance of %d bytes, want %d", len(req.GetInstance()), instanceSize)
 	}
-	a := &attachment{user: from.Name, receive: req.GetReceive(), conn: conn, since: time.Now()}
+	a := &attachment{user: from.Name, receive: req.GetReceive(), conn: conn}
 	copy(a.instance[:], req.GetInstance())
 	resp := &wire.AttachResponse{SuperPeers: nodesToWire(n.knownNodes(maxPeersAnswer)), KeepaliveSeconds: uint32(n.cfg.KeepAlive / time.Second)}
 	if !n.clients.add(a) {

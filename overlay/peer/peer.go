@@ -81,12 +81,11 @@ type Peer struct {
 
 	kick chan struct{} // status changed; capacity 1
 
-	mu       sync.Mutex // guards the fields below
-	home     overlay.Node
-	homeConn overlay.Conn
-	status   presence.Status
-	seq      uint64
-	waiters  []chan struct{} // closed when attached
+	mu      sync.Mutex // guards the fields below
+	home    overlay.Node
+	status  presence.Status
+	seq     uint64
+	waiters []chan struct{} // closed when attached
 }
 
 // New checks cfg and returns a Peer; nothing runs until Run.

@@ -34,10 +34,10 @@ func (p *Peer) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = 0
-		p.setHome(home, conn)
+		p.setHome(home)
 		p.log.Info("attached", "super-peer", home.Addr)
 		p.stayAttached(ctx, conn, home, keep)
-		p.setHome(overlay.Node{}, nil)
+		p.setHome(overlay.Node{})
 		last = home.Addr
 		if ctx.Err() == nil {
 			p.hosts.Failure(home.Addr)
@@ -138,9 +138,9 @@ func addrs(ws []*wire.NodeInfo) []string {
 	return out
 }
 
-func (p *Peer) setHome(home overlay.Node, conn overlay.Conn) {
+func (p *Peer) setHome(home overlay.Node) {
 	p.mu.Lock()
-	p.home, p.homeConn = home, conn
+	p.home = home
 	var waiters []chan struct{}
 	if !home.IsZero() {
 		waiters, p.waiters = p.waiters, nil
