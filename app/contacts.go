@@ -262,6 +262,9 @@ func (c *Client) onSignal(o *online, sig *wire.Signal) error {
 		})
 		return nil
 	}
+	if sig.Kind == kindSession {
+		return c.onSessionSignal(o, sig.From, sig.Payload)
+	}
 	c.events.publish(SignalReceived{From: sig.From, Kind: sig.Kind, Payload: sig.Payload})
 	return nil
 }

@@ -38,6 +38,18 @@ type SignalReceived struct {
 	Payload    []byte
 }
 
+// SessionOpened is a P2P session another user opened to this client.
+type SessionOpened struct {
+	User, ID string
+}
+
+func (SessionOpened) isEvent() {}
+
+// NetChanged is a new NetReport: the NAT type and relay found by Net.
+type NetChanged struct{ Report NetReport }
+
+func (NetChanged) isEvent() {}
+
 func (LoggedIn) isEvent()        {}
 func (LoggedOut) isEvent()       {}
 func (Connected) isEvent()       {}

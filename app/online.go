@@ -39,6 +39,11 @@ type OnlineOptions struct {
 	// app, soitto-cli listen). Otherwise the client only searches and
 	// sends (a one-shot command).
 	Interactive bool
+	// Receive: take signals addressed to the user without publishing
+	// presence, for the answers to this program's own session offers
+	// (soitto-cli ping). Offers from others are left to the interactive
+	// programs of the user.
+	Receive bool
 }
 
 // Contact is a contact with what is known of their presence.
@@ -73,6 +78,9 @@ type online struct {
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 	check       chan string // contacts to look up now
+	ice         iceCache
+	sessions    sessions
+	rehome      chan struct{} // attached to a (new) super-peer; capacity 1
 
 	mu        sync.Mutex // guards watchers and watchSent
 	watchers  map[string]time.Time
@@ -105,6 +113,7 @@ func (c *Client) GoOnline(opts OnlineOptions) error {
 	o := &online{
 		interactive: opts.Interactive,
 		check:       make(chan string, 64),
+		rehome:      make(chan struct{}, 1),
 		watchers:    map[string]time.Time{},
 		watchSent:   map[string]time.Time{},
 	}
@@ -114,13 +123,17 @@ func (c *Client) GoOnline(opts OnlineOptions) error {
 		Hosts:       hosts,
 		Status:      st,
 		Publish:     opts.Interactive,
-		Receive:     opts.Interactive,
+		Receive:     opts.Interactive || opts.Receive,
 		OnSignal:    func(sig *wire.Signal) error { return c.onSignal(o, sig) },
 		OnState: func(home overlay.Node) {
 			if home.IsZero() {
 				c.events.publish(Disconnected{})
 			} else {
 				c.events.publish(Connected{SuperPeer: home.Addr})
+				select {
+				case o.rehome <- struct{}{}:
+				default:
+				}
 			}
 		},
 		TTL:       c.cfg.Overlay.TTL,
@@ -141,6 +154,7 @@ func (c *Client) GoOnline(opts OnlineOptions) error {
 	})
 	if opts.Interactive {
 		o.wg.Go(func() { c.followContacts(ctx, o) })
+		o.wg.Go(func() { c.watchNet(ctx, o) })
 		ln, err := listenControl(s.profile.ControlPath())
 		if err != nil {
 			c.log.Warn("no control socket; soitto-cli status cannot reach this session", "err", err)
@@ -169,6 +183,7 @@ func (c *Client) GoOffline() {
 		c.tellWatchers(ctx, o, presence.Offline)
 		cancel()
 	}
+	o.sessions.closeAll()
 	o.cancel()
 	o.wg.Wait()
 	c.events.publish(Disconnected{})

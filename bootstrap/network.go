@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -36,6 +37,11 @@ type Network struct {
 	CACertPEM string   `json:"ca_cert"`
 	LoginPin  string   `json:"login_pin"`
 	Bootstrap []string `json:"bootstrap"`
+	// TURN names TURN servers besides the super-peers' own relays, such
+	// as an operator's coturn: URLs like "turn:HOST:PORT?transport=udp".
+	// Super-peers that share the servers' REST secret hand clients
+	// credentials for them.
+	TURN []string `json:"turn,omitempty"`
 
 	ca *x509.Certificate
 }
@@ -111,7 +117,39 @@ func (n *Network) validate() error {
 			return bad("bootstrap %q: %v", a, err)
 		}
 	}
+	if len(n.TURN) > MaxTURN {
+		return bad("%d TURN servers, at most %d", len(n.TURN), MaxTURN)
+	}
+	for _, u := range n.TURN {
+		if err := CheckTURNURL(u); err != nil {
+			return bad("turn %q: %v", u, err)
+		}
+	}
 	return nil
+}
+
+// MaxTURN bounds the network file's list of TURN servers.
+const MaxTURN = 16
+
+// CheckTURNURL checks that u is a TURN URL (RFC 7065):
+// turn:HOST:PORT or turns:HOST:PORT, optionally ?transport=udp|tcp.
+func CheckTURNURL(u string) error {
+	if len(u) > 256 {
+		return errors.New("longer than 256 bytes")
+	}
+	rest, ok := strings.CutPrefix(u, "turn:")
+	if !ok {
+		if rest, ok = strings.CutPrefix(u, "turns:"); !ok {
+			return errors.New("not a turn: or turns: URL")
+		}
+	}
+	hostport, query, _ := strings.Cut(rest, "?")
+	switch query {
+	case "", "transport=udp", "transport=tcp":
+	default:
+		return fmt.Errorf("query %q: only transport=udp or transport=tcp", query)
+	}
+	return CheckHostPort(hostport)
 }
 
 // CA returns the network's CA certificate.

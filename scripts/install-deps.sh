@@ -10,6 +10,8 @@ pkgs=(
   xvfb                                             # headless window tests, screenshots
   openssl                                          # certificate checks in tests
   postgresql                                       # the PostgreSQL account store's tests
+  coturn                                           # a TURN/STUN peer nobody here wrote (interop tests)
+  iproute2 iptables                                # real NATs in network namespaces (e2e test)
 )
 
 missing=()

@@ -48,7 +48,10 @@ if [[ -z "${SOITTO_NETWORK:-}" && ! -f "$config/network.json" ]]; then
   fi
   if [[ -f "$localnet/node/node.crt" ]] && ! (exec 3<>"/dev/tcp/${node_addr%:*}/${node_addr##*:}") 2>/dev/null; then
     echo "run: starting soitto-node on $node_addr (log: $localnet/node.log)" >&2
-    "$bin/soitto-node" --network "$localnet/network.json" --listen "$node_addr" --data "$localnet/node" >>"$localnet/node.log" 2>&1 &
+    # The whole network is on this machine's loopback: a test lab, so the
+    # relay may relay between loopback addresses.
+    "$bin/soitto-node" --network "$localnet/network.json" --listen "$node_addr" --data "$localnet/node" \
+      --turn-lab >>"$localnet/node.log" 2>&1 &
     pids+=($!)
   fi
   args=(--network "$localnet/network.json" "${args[@]}")

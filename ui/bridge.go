@@ -62,6 +62,8 @@ func (u *UI) bridge(events <-chan app.Event) {
 				u.post(func() { u.home.setContacts(e.Contacts) })
 			case app.PresenceChanged:
 				u.post(func() { u.home.updateContact(e.Contact) })
+			case app.NetChanged:
+				u.post(func() { u.home.net.set(e.Report) })
 			}
 		case <-t.C:
 			u.post(u.home.tick)

@@ -47,6 +47,8 @@ type homeScreen struct {
 	superPeer  *widget.Label
 	warning    *widget.Label
 
+	net *netStatus
+
 	id        app.Identity // the session shown; zero when signed out
 	connected string       // the super-peer attached to; "" when not
 }
@@ -118,12 +120,16 @@ func newHomeScreen(u *UI) *homeScreen {
 	h.warning.Importance = widget.WarningImportance
 	h.warning.Wrapping = fyne.TextWrapWord
 	h.warning.Hide()
+	h.net = newNetStatus()
 	details := container.New(layout.NewFormLayout(),
 		fieldName("Certificate until"), h.validUntil,
 		fieldName("Expires in"), h.expiresIn,
 		fieldName("Serial"), h.serial,
 		fieldName("Login server"), h.server,
 		fieldName("Super-peer"), h.superPeer,
+		fieldName("NAT"), h.net.natType,
+		fieldName("Public address"), h.net.mapped,
+		fieldName("Relay"), h.net.relay,
 	)
 	h.account = container.NewVBox(h.signedInAs, widget.NewSeparator(), details)
 
@@ -133,7 +139,7 @@ func newHomeScreen(u *UI) *homeScreen {
 			spacer(theme.Padding()),
 			container.NewBorder(nil, nil, nil, h.contactsCount, sectionTitle("Contacts")),
 		),
-		container.NewVBox(spacer(theme.Padding()), h.warning),
+		container.NewVBox(spacer(theme.Padding()), h.warning, h.net.root),
 		nil, nil,
 		contacts,
 	)
@@ -177,6 +183,7 @@ func (h *homeScreen) set(id app.Identity) {
 	h.logoutBtn.Enable()
 	h.connected = ""
 	h.superPeer.SetText("not connected")
+	h.net.reset()
 	h.search.reset()
 	h.setContacts(nil)
 	h.tick()

@@ -35,6 +35,9 @@ Commands:
   search USER     find USER's presence; print it and the rounds it took
   status STATE    online, away, dnd or invisible (a running listen publishes it at once)
   listen          stay online; print one line per event until interrupted
+  ping USER [-c N]  open a P2P session to USER (who must be online); print the
+                  path it took (direct or relay, UDP or TCP) and N round-trip times
+  net             NAT type, mapped address, attached super-peer, relay
   contacts list|add USER|remove USER
 
 The password comes from $SOITTO_PASSWORD, else a terminal prompt.
@@ -97,7 +100,7 @@ var errUsage = errors.New("usage")
 
 func (x *cli) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: no command (register, login, whoami, search, status, listen, contacts); see --help", errUsage)
+		return fmt.Errorf("%w: no command (register, login, whoami, search, status, listen, ping, net, contacts); see --help", errUsage)
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -137,8 +140,32 @@ func (x *cli) dispatch(ctx context.Context, args []string) error {
 		return x.listen(ctx)
 	case "contacts":
 		return x.contacts(rest)
+	case "net":
+		if len(rest) != 0 {
+			return fmt.Errorf("%w: net takes no arguments", errUsage)
+		}
+		return x.net(ctx)
+	case "ping":
+		pfs := flag.NewFlagSet("ping", flag.ContinueOnError)
+		pfs.SetOutput(io.Discard)
+		count := pfs.Int("c", 3, "round trips to measure")
+		// The user may come before or after -c.
+		var user []string
+		for len(rest) > 0 {
+			if err := pfs.Parse(rest); err != nil {
+				return fmt.Errorf("%w: ping USER [-c N]", errUsage)
+			}
+			rest = pfs.Args()
+			if len(rest) > 0 {
+				user, rest = append(user, rest[0]), rest[1:]
+			}
+		}
+		if len(user) != 1 || *count < 1 || *count > 100 {
+			return fmt.Errorf("%w: ping USER [-c N], N from 1 to 100", errUsage)
+		}
+		return x.ping(ctx, user[0], *count)
 	}
-	return fmt.Errorf("%w: unknown command %q (register, login, whoami, search, status, listen, contacts)", errUsage, cmd)
+	return fmt.Errorf("%w: unknown command %q (register, login, whoami, search, status, listen, ping, net, contacts)", errUsage, cmd)
 }
 
 func (x *cli) register(ctx context.Context, user string) error {

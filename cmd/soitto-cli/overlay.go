@@ -16,7 +16,7 @@ import (
 const attachTimeout = 15 * time.Second
 
 // online resumes the session from the profile and puts it on the overlay.
-func (x *cli) online(ctx context.Context, interactive bool) error {
+func (x *cli) online(ctx context.Context, opts app.OnlineOptions) error {
 	who := x.client.LastUser()
 	pw, err := x.password("Password for "+who+": ", false)
 	if err != nil {
@@ -25,7 +25,7 @@ func (x *cli) online(ctx context.Context, interactive bool) error {
 	if _, err := x.client.Resume(ctx, "", pw); err != nil {
 		return err
 	}
-	if err := x.client.GoOnline(app.OnlineOptions{Interactive: interactive}); err != nil {
+	if err := x.client.GoOnline(opts); err != nil {
 		return err
 	}
 	actx, cancel := context.WithTimeout(ctx, attachTimeout)
@@ -51,7 +51,7 @@ type searchJSON struct {
 }
 
 func (x *cli) search(ctx context.Context, user string) error {
-	if err := x.online(ctx, false); err != nil {
+	if err := x.online(ctx, app.OnlineOptions{}); err != nil {
 		return fmt.Errorf("search: %w", err)
 	}
 	defer x.client.Logout()
@@ -164,7 +164,7 @@ func (x *cli) contacts(args []string) error {
 func (x *cli) listen(ctx context.Context) error {
 	events, stop := x.client.Subscribe()
 	defer stop()
-	if err := x.online(ctx, true); err != nil {
+	if err := x.online(ctx, app.OnlineOptions{Interactive: true}); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer x.client.Logout()
@@ -207,6 +207,21 @@ func (x *cli) event(e app.Event) error {
 		}
 		line = "contacts " + strings.Join(names, " ")
 		obj = map[string]any{"event": "contacts", "contacts": names}
+	case app.SessionOpened:
+		line = "session " + e.User + " open"
+		obj = map[string]any{"event": "session", "user": e.User, "id": e.ID}
+	case app.NetChanged:
+		r := e.Report
+		line = "net " + r.NAT.Type()
+		if r.NATError != "" && !r.NAT.UDPBlocked {
+			line = "net unknown"
+		}
+		if r.Relay {
+			line += ", relay available"
+		} else {
+			line += ", no relay"
+		}
+		obj = map[string]any{"event": "net", "nat_type": r.NATType, "relay": r.Relay}
 	case app.SignalReceived:
 		line = fmt.Sprintf("signal %s from %s (%d bytes)", e.Kind, e.From, len(e.Payload))
 		obj = map[string]any{"event": "signal", "from": e.From, "kind": e.Kind, "bytes": len(e.Payload)}

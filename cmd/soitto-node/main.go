@@ -1,5 +1,5 @@
 // Command soitto-node is a dedicated super-peer: a member of the Chord ring
-// that holds the user directory.
+// that holds the user directory, a STUN server and a TURN relay.
 //
 //	soitto-node --network FILE --listen HOST:PORT --data NODEDIR [--advertise HOST:PORT] [--metrics HOST:PORT]
 package main
@@ -28,7 +28,8 @@ import (
 )
 
 const usage = `soitto-node is a dedicated Soitto super-peer: a member of the Chord ring
-that holds the user directory.
+that holds the user directory, a STUN server and a TURN relay for the
+clients attached to it.
 
 Usage:
   soitto-node --network FILE --listen HOST:PORT --data NODEDIR [flags]
@@ -36,6 +37,8 @@ Usage:
 NODEDIR holds node.key and node.crt, made by
   soitto-login node-cert --dir LOGINDIR --addr HOST:PORT --out NODEDIR
 for the node's public address (--advertise, which defaults to --listen).
+Ports: --listen's port P is the overlay (TCP) and STUN (UDP); P+1 (UDP) is
+STUN's alternate port; P+2 (UDP and TCP) is TURN, relaying on --turn-ports.
 SIGTERM or Ctrl-C leaves the ring gracefully: records go to the successor
 and the neighbours are told.
 
@@ -61,6 +64,7 @@ func run(args []string, stderr io.Writer) int {
 	check := fs.Duration("check-predecessor", 2*time.Second, "check-predecessor period")
 	maxClients := fs.Int("max-clients", node.DefaultMaxClients, "client endpoints attached at once; more are redirected to other super-peers")
 	keepAlive := fs.Duration("keepalive", node.DefaultKeepAlive, "how often attached clients ping")
+	natf := addNATFlags(fs)
 	debug := fs.Bool("debug", false, "log debug detail")
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {
@@ -81,7 +85,7 @@ func run(args []string, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if err := serve(log, *network, *listen, *data, *advertise, *metrics, node.Config{
+	if err := serve(log, *network, *listen, *data, *advertise, *metrics, natf, node.Config{
 		Ring:       ring.Config{Successors: *succ, Stabilize: *stab, FixFingers: *fix, CheckPredecessor: *check},
 		Replicas:   *replicas,
 		MaxClients: *maxClients,
@@ -93,7 +97,7 @@ func run(args []string, stderr io.Writer) int {
 	return 0
 }
 
-func serve(log *slog.Logger, networkFile, listen, data, advertise, metricsAddr string, cfg node.Config) error {
+func serve(log *slog.Logger, networkFile, listen, data, advertise, metricsAddr string, natf *natFlags, cfg node.Config) error {
 	n, err := bootstrap.Load(networkFile)
 	if err != nil {
 		return err
@@ -103,6 +107,12 @@ func serve(log *slog.Logger, networkFile, listen, data, advertise, metricsAddr s
 		return fmt.Errorf("%w (make them with soitto-login node-cert)", err)
 	}
 	cfg.Network, cfg.Certificate, cfg.Advertise, cfg.Logger = n, cert, advertise, log
+	services, stopNAT, err := natf.start(log, listen, advertise, n.TURN)
+	if err != nil {
+		return err
+	}
+	defer stopNAT()
+	cfg.NAT = services
 	nd, err := node.New(cfg)
 	if err != nil {
 		return err

@@ -55,6 +55,9 @@ type Config struct {
 	// Search tunes the answers to clients' searches; Ring, Directory,
 	// Roots and Logger are filled in.
 	Search search.ServerConfig
+	// NAT is the node's STUN server and TURN relay, described to
+	// clients that ask (NatInfo); nil if it runs neither.
+	NAT *NATServices
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
 }
@@ -326,6 +329,8 @@ func (n *Node) handleEither(ctx context.Context, from overlay.Peer, req *wire.En
 		resp, err = n.handleRelay(ctx, from, b.Relay)
 	case *wire.Envelope_Peers:
 		resp = n.handlePeers(b.Peers)
+	case *wire.Envelope_NatInfo:
+		resp, err = n.handleNatInfo(ctx, from)
 	default:
 		return nil, false, nil
 	}

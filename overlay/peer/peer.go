@@ -234,11 +234,18 @@ func (p *Peer) Send(ctx context.Context, user, kind string, payload []byte) erro
 	case !res.Info.Online():
 		return fmt.Errorf("%w: %s is %v", wire.ErrOffline, user, res.Info.Status)
 	}
+	return p.SendVia(ctx, user, res.Info.SuperPeer.Addr, kind, payload)
+}
+
+// SendVia is Send to a user known to be attached to the super-peer at
+// via, without searching first: for a burst of signals to one user, such
+// as a session's ICE candidates.
+func (p *Peer) SendVia(ctx context.Context, user, via, kind string, payload []byte) error {
 	sig, err := signal.New(p.user, user, kind, payload, p.key, p.certDER, time.Now())
 	if err != nil {
 		return err
 	}
-	req := &wire.Envelope{Body: &wire.Envelope_Relay{Relay: &wire.RelayRequest{Signal: sig, Via: res.Info.SuperPeer.Addr}}}
+	req := &wire.Envelope{Body: &wire.Envelope_Relay{Relay: &wire.RelayRequest{Signal: sig, Via: via}}}
 	for attempt := 0; ; attempt++ {
 		home, err := p.WaitAttached(ctx)
 		if err != nil {
@@ -283,4 +290,28 @@ func (p *Peer) handle(ctx context.Context, from overlay.Peer, req *wire.Envelope
 		}
 	}
 	return nil, nil
+}
+
+// NatInfo asks the home super-peer about its STUN and TURN; being
+// attached there, the answer carries TURN credentials.
+func (p *Peer) NatInfo(ctx context.Context) (*wire.NatInfoResponse, error) {
+	home, err := p.WaitAttached(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.NatInfoFrom(ctx, home.Addr)
+}
+
+// NatInfoFrom asks the super-peer at addr where it answers STUN (a
+// second server for NAT behaviour discovery).
+func (p *Peer) NatInfoFrom(ctx context.Context, addr string) (*wire.NatInfoResponse, error) {
+	resp, err := p.net.Call(ctx, addr, &wire.Envelope{Body: &wire.Envelope_NatInfo{NatInfo: &wire.NatInfoRequest{}}})
+	if err != nil {
+		return nil, err
+	}
+	r, ok := resp.Body.(*wire.Envelope_NatInfoResult)
+	if !ok {
+		return nil, wire.Errorf(wire.ErrBadRequest, "%s answered NatInfo with %T", addr, resp.Body)
+	}
+	return r.NatInfoResult, nil
 }

@@ -2,6 +2,7 @@ package tlsnet
 
 import (
 	"context"
+	"net"
 
 	"soitto/overlay"
 	"soitto/overlay/wire"
@@ -16,6 +17,12 @@ func (c conn) Peer() overlay.Peer    { return c.l.peer }
 func (c conn) Done() <-chan struct{} { return c.l.done }
 func (c conn) Close()                { c.l.close(ErrClosed, true) }
 func (c conn) String() string        { return c.l.peer.Name }
+
+// RemoteAddr is the address the link's TCP connection comes from.
+func (c conn) RemoteAddr() net.Addr { return c.l.raw.RemoteAddr() }
+
+// LocalAddr is this end's address of the link's TCP connection.
+func (c conn) LocalAddr() net.Addr { return c.l.raw.LocalAddr() }
 func (c conn) Call(ctx context.Context, req *wire.Envelope) (*wire.Envelope, error) {
 	if req == nil || req.Body == nil {
 		return nil, wire.Errorf(wire.ErrBadRequest, "request without a body")

@@ -213,6 +213,14 @@
 //     copy), so a signal resent after a lost answer is acted on once.
 //   - Peers{count} → PeersResult{nodes}: up to count (at most 32) ring
 //     members the answerer knows, for host caches.
+//   - NatInfo{} → NatInfoResult{stun, stun_other, ice_servers, expires,
+//     observed}, from a client to any super-peer: where the node answers
+//     STUN (package nat; with stun_other, its RFC 5780 OTHER-ADDRESS) and
+//     the address the request came from. Only a client attached to the
+//     answerer gets ice_servers: TURN URLs with REST credentials made
+//     with this node's own secret (good for new allocations until
+//     expires), plus servers the network file names with credentials
+//     from the operator's shared secret.
 //
 // A Presence payload (message Presence in wire.proto) names the super-peer
 // the user is attached to and their status; an offline record names none.

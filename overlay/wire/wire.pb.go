@@ -112,6 +112,8 @@ type Envelope struct {
 	//	*Envelope_Deliver
 	//	*Envelope_Peers
 	//	*Envelope_PeersResult
+	//	*Envelope_NatInfo
+	//	*Envelope_NatInfoResult
 	Body          isEnvelope_Body `protobuf_oneof:"body"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -373,6 +375,24 @@ func (x *Envelope) GetPeersResult() *PeersResponse {
 	return nil
 }
 
+func (x *Envelope) GetNatInfo() *NatInfoRequest {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_NatInfo); ok {
+			return x.NatInfo
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetNatInfoResult() *NatInfoResponse {
+	if x != nil {
+		if x, ok := x.Body.(*Envelope_NatInfoResult); ok {
+			return x.NatInfoResult
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Body interface {
 	isEnvelope_Body()
 }
@@ -468,6 +488,14 @@ type Envelope_PeersResult struct {
 	PeersResult *PeersResponse `protobuf:"bytes,47,opt,name=peers_result,json=peersResult,proto3,oneof"`
 }
 
+type Envelope_NatInfo struct {
+	NatInfo *NatInfoRequest `protobuf:"bytes,48,opt,name=nat_info,json=natInfo,proto3,oneof"`
+}
+
+type Envelope_NatInfoResult struct {
+	NatInfoResult *NatInfoResponse `protobuf:"bytes,49,opt,name=nat_info_result,json=natInfoResult,proto3,oneof"`
+}
+
 func (*Envelope_Hello) isEnvelope_Body() {}
 
 func (*Envelope_HelloAck) isEnvelope_Body() {}
@@ -511,6 +539,10 @@ func (*Envelope_Deliver) isEnvelope_Body() {}
 func (*Envelope_Peers) isEnvelope_Body() {}
 
 func (*Envelope_PeersResult) isEnvelope_Body() {}
+
+func (*Envelope_NatInfo) isEnvelope_Body() {}
+
+func (*Envelope_NatInfoResult) isEnvelope_Body() {}
 
 // Error is a failed request: a code from the table in doc.go and one line
 // of reason.
@@ -2059,11 +2091,195 @@ func (x *PeersResponse) GetNodes() []*NodeInfo {
 	return nil
 }
 
+// NatInfoRequest asks a super-peer for its NAT traversal services: where
+// it answers STUN, and, for a client attached to it, TURN credentials.
+type NatInfoRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NatInfoRequest) Reset() {
+	*x = NatInfoRequest{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NatInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NatInfoRequest) ProtoMessage() {}
+
+func (x *NatInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NatInfoRequest.ProtoReflect.Descriptor instead.
+func (*NatInfoRequest) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{28}
+}
+
+// NatInfoResponse describes the node's STUN and TURN.
+type NatInfoResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The node's STUN server, "ip:port" (UDP); empty if it runs none.
+	Stun string `protobuf:"bytes,1,opt,name=stun,proto3" json:"stun,omitempty"`
+	// Its RFC 5780 OTHER-ADDRESS (alternate port, and IP if it has two).
+	StunOther string `protobuf:"bytes,2,opt,name=stun_other,json=stunOther,proto3" json:"stun_other,omitempty"`
+	// TURN servers with credentials, for a client attached to this node
+	// only: the node's own relay (UDP and TCP) and any servers the network
+	// file names. Empty for anyone else.
+	IceServers []*IceServer `protobuf:"bytes,3,rep,name=ice_servers,json=iceServers,proto3" json:"ice_servers,omitempty"`
+	// Unix seconds when the credentials stop being good for new
+	// allocations.
+	Expires int64 `protobuf:"varint,4,opt,name=expires,proto3" json:"expires,omitempty"`
+	// The address the request came from, as the node saw it.
+	Observed      string `protobuf:"bytes,5,opt,name=observed,proto3" json:"observed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NatInfoResponse) Reset() {
+	*x = NatInfoResponse{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NatInfoResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NatInfoResponse) ProtoMessage() {}
+
+func (x *NatInfoResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NatInfoResponse.ProtoReflect.Descriptor instead.
+func (*NatInfoResponse) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *NatInfoResponse) GetStun() string {
+	if x != nil {
+		return x.Stun
+	}
+	return ""
+}
+
+func (x *NatInfoResponse) GetStunOther() string {
+	if x != nil {
+		return x.StunOther
+	}
+	return ""
+}
+
+func (x *NatInfoResponse) GetIceServers() []*IceServer {
+	if x != nil {
+		return x.IceServers
+	}
+	return nil
+}
+
+func (x *NatInfoResponse) GetExpires() int64 {
+	if x != nil {
+		return x.Expires
+	}
+	return 0
+}
+
+func (x *NatInfoResponse) GetObserved() string {
+	if x != nil {
+		return x.Observed
+	}
+	return ""
+}
+
+// IceServer is one STUN or TURN server for ICE (RTCIceServer's shape).
+type IceServer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Urls          []string               `protobuf:"bytes,1,rep,name=urls,proto3" json:"urls,omitempty"`
+	Username      string                 `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
+	Credential    string                 `protobuf:"bytes,3,opt,name=credential,proto3" json:"credential,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IceServer) Reset() {
+	*x = IceServer{}
+	mi := &file_overlay_wire_wire_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IceServer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IceServer) ProtoMessage() {}
+
+func (x *IceServer) ProtoReflect() protoreflect.Message {
+	mi := &file_overlay_wire_wire_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IceServer.ProtoReflect.Descriptor instead.
+func (*IceServer) Descriptor() ([]byte, []int) {
+	return file_overlay_wire_wire_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *IceServer) GetUrls() []string {
+	if x != nil {
+		return x.Urls
+	}
+	return nil
+}
+
+func (x *IceServer) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *IceServer) GetCredential() string {
+	if x != nil {
+		return x.Credential
+	}
+	return ""
+}
+
 var File_overlay_wire_wire_proto protoreflect.FileDescriptor
 
 const file_overlay_wire_wire_proto_rawDesc = "" +
 	"\n" +
-	"\x17overlay/wire/wire.proto\x12\x11soitto.overlay.v1\"\xd5\v\n" +
+	"\x17overlay/wire/wire.proto\x12\x11soitto.overlay.v1\"\xe3\f\n" +
 	"\bEnvelope\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1a\n" +
 	"\bresponse\x18\x02 \x01(\bR\bresponse\x12.\n" +
@@ -2093,7 +2309,9 @@ const file_overlay_wire_wire_proto_rawDesc = "" +
 	"\x05relay\x18, \x01(\v2\x1f.soitto.overlay.v1.RelayRequestH\x00R\x05relay\x12=\n" +
 	"\adeliver\x18- \x01(\v2!.soitto.overlay.v1.DeliverRequestH\x00R\adeliver\x127\n" +
 	"\x05peers\x18. \x01(\v2\x1f.soitto.overlay.v1.PeersRequestH\x00R\x05peers\x12E\n" +
-	"\fpeers_result\x18/ \x01(\v2 .soitto.overlay.v1.PeersResponseH\x00R\vpeersResultB\x06\n" +
+	"\fpeers_result\x18/ \x01(\v2 .soitto.overlay.v1.PeersResponseH\x00R\vpeersResult\x12>\n" +
+	"\bnat_info\x180 \x01(\v2!.soitto.overlay.v1.NatInfoRequestH\x00R\anatInfo\x12L\n" +
+	"\x0fnat_info_result\x181 \x01(\v2\".soitto.overlay.v1.NatInfoResponseH\x00R\rnatInfoResultB\x06\n" +
 	"\x04body\"5\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
@@ -2190,7 +2408,22 @@ const file_overlay_wire_wire_proto_rawDesc = "" +
 	"\fPeersRequest\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\rR\x05count\"B\n" +
 	"\rPeersResponse\x121\n" +
-	"\x05nodes\x18\x01 \x03(\v2\x1b.soitto.overlay.v1.NodeInfoR\x05nodes*P\n" +
+	"\x05nodes\x18\x01 \x03(\v2\x1b.soitto.overlay.v1.NodeInfoR\x05nodes\"\x10\n" +
+	"\x0eNatInfoRequest\"\xb9\x01\n" +
+	"\x0fNatInfoResponse\x12\x12\n" +
+	"\x04stun\x18\x01 \x01(\tR\x04stun\x12\x1d\n" +
+	"\n" +
+	"stun_other\x18\x02 \x01(\tR\tstunOther\x12=\n" +
+	"\vice_servers\x18\x03 \x03(\v2\x1c.soitto.overlay.v1.IceServerR\n" +
+	"iceServers\x12\x18\n" +
+	"\aexpires\x18\x04 \x01(\x03R\aexpires\x12\x1a\n" +
+	"\bobserved\x18\x05 \x01(\tR\bobserved\"[\n" +
+	"\tIceServer\x12\x12\n" +
+	"\x04urls\x18\x01 \x03(\tR\x04urls\x12\x1a\n" +
+	"\busername\x18\x02 \x01(\tR\busername\x12\x1e\n" +
+	"\n" +
+	"credential\x18\x03 \x01(\tR\n" +
+	"credential*P\n" +
 	"\x06Status\x12\x12\n" +
 	"\x0eSTATUS_OFFLINE\x10\x00\x12\x11\n" +
 	"\rSTATUS_ONLINE\x10\x01\x12\x0f\n" +
@@ -2211,7 +2444,7 @@ func file_overlay_wire_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_overlay_wire_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_overlay_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_overlay_wire_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_overlay_wire_wire_proto_goTypes = []any{
 	(Status)(0),                // 0: soitto.overlay.v1.Status
 	(*Envelope)(nil),           // 1: soitto.overlay.v1.Envelope
@@ -2242,6 +2475,9 @@ var file_overlay_wire_wire_proto_goTypes = []any{
 	(*DeliverRequest)(nil),     // 26: soitto.overlay.v1.DeliverRequest
 	(*PeersRequest)(nil),       // 27: soitto.overlay.v1.PeersRequest
 	(*PeersResponse)(nil),      // 28: soitto.overlay.v1.PeersResponse
+	(*NatInfoRequest)(nil),     // 29: soitto.overlay.v1.NatInfoRequest
+	(*NatInfoResponse)(nil),    // 30: soitto.overlay.v1.NatInfoResponse
+	(*IceServer)(nil),          // 31: soitto.overlay.v1.IceServer
 }
 var file_overlay_wire_wire_proto_depIdxs = []int32{
 	2,  // 0: soitto.overlay.v1.Envelope.error:type_name -> soitto.overlay.v1.Error
@@ -2267,32 +2503,35 @@ var file_overlay_wire_wire_proto_depIdxs = []int32{
 	26, // 20: soitto.overlay.v1.Envelope.deliver:type_name -> soitto.overlay.v1.DeliverRequest
 	27, // 21: soitto.overlay.v1.Envelope.peers:type_name -> soitto.overlay.v1.PeersRequest
 	28, // 22: soitto.overlay.v1.Envelope.peers_result:type_name -> soitto.overlay.v1.PeersResponse
-	6,  // 23: soitto.overlay.v1.Hello.node:type_name -> soitto.overlay.v1.NodeInfo
-	6,  // 24: soitto.overlay.v1.HelloAck.node:type_name -> soitto.overlay.v1.NodeInfo
-	6,  // 25: soitto.overlay.v1.FindStepResponse.nodes:type_name -> soitto.overlay.v1.NodeInfo
-	6,  // 26: soitto.overlay.v1.NeighboursResponse.predecessor:type_name -> soitto.overlay.v1.NodeInfo
-	6,  // 27: soitto.overlay.v1.NeighboursResponse.successors:type_name -> soitto.overlay.v1.NodeInfo
-	6,  // 28: soitto.overlay.v1.NotifyRequest.node:type_name -> soitto.overlay.v1.NodeInfo
-	6,  // 29: soitto.overlay.v1.LeaveRequest.node:type_name -> soitto.overlay.v1.NodeInfo
-	6,  // 30: soitto.overlay.v1.LeaveRequest.predecessor:type_name -> soitto.overlay.v1.NodeInfo
-	6,  // 31: soitto.overlay.v1.LeaveRequest.successors:type_name -> soitto.overlay.v1.NodeInfo
-	14, // 32: soitto.overlay.v1.PutRequest.record:type_name -> soitto.overlay.v1.Record
-	14, // 33: soitto.overlay.v1.GetResponse.records:type_name -> soitto.overlay.v1.Record
-	14, // 34: soitto.overlay.v1.ReplicateRequest.records:type_name -> soitto.overlay.v1.Record
-	6,  // 35: soitto.overlay.v1.AttachResponse.redirect:type_name -> soitto.overlay.v1.NodeInfo
-	6,  // 36: soitto.overlay.v1.AttachResponse.super_peers:type_name -> soitto.overlay.v1.NodeInfo
-	6,  // 37: soitto.overlay.v1.Presence.super_peer:type_name -> soitto.overlay.v1.NodeInfo
-	0,  // 38: soitto.overlay.v1.Presence.status:type_name -> soitto.overlay.v1.Status
-	14, // 39: soitto.overlay.v1.SearchResponse.record:type_name -> soitto.overlay.v1.Record
-	6,  // 40: soitto.overlay.v1.SearchResponse.nodes:type_name -> soitto.overlay.v1.NodeInfo
-	24, // 41: soitto.overlay.v1.RelayRequest.signal:type_name -> soitto.overlay.v1.Signal
-	24, // 42: soitto.overlay.v1.DeliverRequest.signal:type_name -> soitto.overlay.v1.Signal
-	6,  // 43: soitto.overlay.v1.PeersResponse.nodes:type_name -> soitto.overlay.v1.NodeInfo
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	29, // 23: soitto.overlay.v1.Envelope.nat_info:type_name -> soitto.overlay.v1.NatInfoRequest
+	30, // 24: soitto.overlay.v1.Envelope.nat_info_result:type_name -> soitto.overlay.v1.NatInfoResponse
+	6,  // 25: soitto.overlay.v1.Hello.node:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 26: soitto.overlay.v1.HelloAck.node:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 27: soitto.overlay.v1.FindStepResponse.nodes:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 28: soitto.overlay.v1.NeighboursResponse.predecessor:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 29: soitto.overlay.v1.NeighboursResponse.successors:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 30: soitto.overlay.v1.NotifyRequest.node:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 31: soitto.overlay.v1.LeaveRequest.node:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 32: soitto.overlay.v1.LeaveRequest.predecessor:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 33: soitto.overlay.v1.LeaveRequest.successors:type_name -> soitto.overlay.v1.NodeInfo
+	14, // 34: soitto.overlay.v1.PutRequest.record:type_name -> soitto.overlay.v1.Record
+	14, // 35: soitto.overlay.v1.GetResponse.records:type_name -> soitto.overlay.v1.Record
+	14, // 36: soitto.overlay.v1.ReplicateRequest.records:type_name -> soitto.overlay.v1.Record
+	6,  // 37: soitto.overlay.v1.AttachResponse.redirect:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 38: soitto.overlay.v1.AttachResponse.super_peers:type_name -> soitto.overlay.v1.NodeInfo
+	6,  // 39: soitto.overlay.v1.Presence.super_peer:type_name -> soitto.overlay.v1.NodeInfo
+	0,  // 40: soitto.overlay.v1.Presence.status:type_name -> soitto.overlay.v1.Status
+	14, // 41: soitto.overlay.v1.SearchResponse.record:type_name -> soitto.overlay.v1.Record
+	6,  // 42: soitto.overlay.v1.SearchResponse.nodes:type_name -> soitto.overlay.v1.NodeInfo
+	24, // 43: soitto.overlay.v1.RelayRequest.signal:type_name -> soitto.overlay.v1.Signal
+	24, // 44: soitto.overlay.v1.DeliverRequest.signal:type_name -> soitto.overlay.v1.Signal
+	6,  // 45: soitto.overlay.v1.PeersResponse.nodes:type_name -> soitto.overlay.v1.NodeInfo
+	31, // 46: soitto.overlay.v1.NatInfoResponse.ice_servers:type_name -> soitto.overlay.v1.IceServer
+	47, // [47:47] is the sub-list for method output_type
+	47, // [47:47] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_overlay_wire_wire_proto_init() }
@@ -2323,6 +2562,8 @@ func file_overlay_wire_wire_proto_init() {
 		(*Envelope_Deliver)(nil),
 		(*Envelope_Peers)(nil),
 		(*Envelope_PeersResult)(nil),
+		(*Envelope_NatInfo)(nil),
+		(*Envelope_NatInfoResult)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2330,7 +2571,7 @@ func file_overlay_wire_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_overlay_wire_wire_proto_rawDesc), len(file_overlay_wire_wire_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,75 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// Candidate is one end of the path a session uses.
+type Candidate struct {
+	// Type is host, srflx, prflx or relay.
+	Type string `json:"type"`
+	// Protocol is the ICE transport, udp or tcp.
+	Protocol string `json:"protocol"`
+	Address  string `json:"address"`
+	Port     int    `json:"port"`
+	// RelayProtocol, for this side's relay candidate, is how it reaches
+	// its TURN server: udp, tcp or tls.
+	RelayProtocol string `json:"relay_protocol,omitempty"`
+}
+
+// Path is the candidate pair a session uses.
+type Path struct {
+	Local  Candidate `json:"local"`
+	Remote Candidate `json:"remote"`
+}
+
+// Relayed says whether a TURN relay is on the path.
+func (p Path) Relayed() bool { return p.Local.Type == "relay" || p.Remote.Type == "relay" }
+
+// Direct says whether the path goes straight between the two sides.
+func (p Path) Direct() bool { return !p.Relayed() }
+
+// String describes the path in one line, starting with "direct" or
+// "relay": "direct (srflx → prflx, udp)", "relay (relay → srflx, udp;
+// our relay over tcp)".
+func (p Path) String() string {
+	kind := "direct"
+	if p.Relayed() {
+		kind = "relay"
+	}
+	s := fmt.Sprintf("%s (%s %s:%d → %s %s:%d, %s", kind, p.Local.Type, p.Local.Address, p.Local.Port,
+		p.Remote.Type, p.Remote.Address, p.Remote.Port, p.Local.Protocol)
+	if p.Local.Type == "relay" && p.Local.RelayProtocol != "" {
+		s += "; our relay over " + p.Local.RelayProtocol
+	}
+	return s + ")"
+}
+
+// Path returns the candidate pair the session uses now.
+func (s *Session) Path() (Path, error) {
+	pair, err := s.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil {
+		return Path{}, fmt.Errorf("media: %w", err)
+	}
+	if pair == nil || pair.Local == nil || pair.Remote == nil {
+		return Path{}, errors.New("media: no candidate pair selected yet")
+	}
+	p := Path{Local: candidate(pair.Local), Remote: candidate(pair.Remote)}
+	if p.Local.Type == "relay" {
+		// Only the stats say how the relay is reached.
+		for _, st := range s.pc.GetStats() {
+			if c, ok := st.(webrtc.ICECandidateStats); ok && c.Type == webrtc.StatsTypeLocalCandidate &&
+				c.CandidateType == webrtc.ICECandidateTypeRelay && c.IP == p.Local.Address && int(c.Port) == p.Local.Port {
+				p.Local.RelayProtocol = c.RelayProtocol
+			}
+		}
+	}
+	return p, nil
+}
+
+func candidate(c *webrtc.ICECandidate) Candidate {
+	return Candidate{Type: c.Typ.String(), Protocol: c.Protocol.String(), Address: c.Address, Port: int(c.Port)}
+}
