@@ -21,7 +21,10 @@ type pingOut struct {
 	Setup int64  `json:"setup_ns"`
 	Path  struct {
 		Local, Remote struct {
-			Type, Protocol, Address, RelayProtocol string
+			Type          string `json:"type"`
+			Protocol      string `json:"protocol"`
+			Address       string `json:"address"`
+			RelayProtocol string `json:"relay_protocol"`
 		}
 		Direct bool   `json:"direct"`
 		Text   string `json:"text"`

@@ -194,6 +194,13 @@ func (l *Lab) Behind(name string, kind NAT, wanIP string) *Host {
 	l.run("ip", "-n", host, "link", "set", "eth0", "up")
 	l.run("ip", "-n", host, "route", "add", "default", "via", lanNet+".1")
 	l.run("ip", "netns", "exec", router, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	// As on any home router, new connections from the WAN to the router
+	// itself are dropped. Without it, a hole-punching packet that
+	// arrives before the host's own has left leaves a conntrack entry
+	// (for a packet to the router, answered with an ICMP error) that
+	// clashes with the host's mapping, and MASQUERADE moves the host to
+	// another port: the NAT turns symmetric by accident.
+	l.run("ip", "netns", "exec", router, "iptables", "-A", "INPUT", "-i", "wan", "-m", "conntrack", "--ctstate", "NEW,INVALID", "-j", "DROP")
 	masq := []string{"ip", "netns", "exec", router, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE"}
 	switch kind {
 	case PortRestricted:
