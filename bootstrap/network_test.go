@@ -72,6 +72,10 @@ func TestParseRefuses(t *testing.T) {
 		"pin length":    enc(func(n *Network) { n.LoginPin = "sha256/AAAA" }),
 		"bootstrap":     enc(func(n *Network) { n.Bootstrap = []string{"127.0.0.1"} }),
 		"bootstrap 0":   enc(func(n *Network) { n.Bootstrap = []string{"127.0.0.1:0"} }),
+		"turn scheme":   enc(func(n *Network) { n.TURN = []string{"stun:127.0.0.1:3478"} }),
+		"turn query":    enc(func(n *Network) { n.TURN = []string{"turn:127.0.0.1:3478?transport=sctp"} }),
+		"turn port":     enc(func(n *Network) { n.TURN = []string{"turn:127.0.0.1"} }),
+		"turn many":     enc(func(n *Network) { n.TURN = make([]string, MaxTURN+1) }),
 		"unknown field": []byte(`{"version":1,"surprise":true}`),
 		"trailing":      append(enc(func(*Network) {}), []byte("{}")...),
 		"too large":     []byte(strings.Repeat(" ", MaxFileSize+1)),
@@ -86,6 +90,20 @@ func TestParseRefuses(t *testing.T) {
 				t.Errorf("reason %q is not one line", err)
 			}
 		})
+	}
+}
+
+func TestTURNServersRoundTrip(t *testing.T) {
+	ca := selfSigned(t, true)
+	n, _ := New("test", "https://127.0.0.1:7443", ca, ca, nil)
+	n.TURN = []string{"turn:198.51.100.7:3478?transport=udp", "turn:198.51.100.7:3478?transport=tcp", "turns:[2001:db8::1]:5349"}
+	b, err := n.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse(b)
+	if err != nil || strings.Join(got.TURN, " ") != strings.Join(n.TURN, " ") {
+		t.Fatalf("round trip: %v %v", got, err)
 	}
 }
 
