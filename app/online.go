@@ -75,6 +75,7 @@ type SearchResult struct {
 type online struct {
 	peer        *peer.Peer
 	interactive bool
+	receive     bool // takes signals (interactive or Receive)
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 	check       chan string // contacts to look up now
@@ -112,6 +113,7 @@ func (c *Client) GoOnline(opts OnlineOptions) error {
 	st := s.status
 	o := &online{
 		interactive: opts.Interactive,
+		receive:     opts.Interactive || opts.Receive,
 		check:       make(chan string, 64),
 		rehome:      make(chan struct{}, 1),
 		watchers:    map[string]time.Time{},

@@ -93,6 +93,9 @@ func (c *Client) OpenSession(ctx context.Context, user string) (*media.Session, 
 	if err != nil {
 		return nil, err
 	}
+	if !o.receive {
+		return nil, errors.New("this session takes no signals, so no answer could reach it (go online with Receive)")
+	}
 	res, err := o.peer.Search(ctx, user)
 	switch {
 	case errors.Is(err, wire.ErrNotFound):

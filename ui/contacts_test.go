@@ -19,7 +19,7 @@ import (
 // the contact list follows bob's presence as it changes, without a restart.
 func TestContactListFollowsPresence(t *testing.T) {
 	checkGoroutines(t)
-	env := nettest.Start(t, 2, nodetest.Options{})
+	env := nettest.Start(t, 2, nodetest.Options{NAT: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -53,6 +53,12 @@ func TestContactListFollowsPresence(t *testing.T) {
 	h.loop.until(t, "connected", func() bool { return hs.connected != "" })
 	if got := richText(hs.headerSub); got != "Online" {
 		t.Errorf("header says %q once connected, want Online", got)
+	}
+	// The status area shows the NAT check: on loopback, no NAT, and the
+	// super-peer's relay answers.
+	h.loop.until(t, "the network checked", func() bool { return richText(hs.net.summary) != "Checking the network…" })
+	if got := richText(hs.net.summary); got != "Public address · relay ready" {
+		t.Errorf("network status %q, want %q", got, "Public address · relay ready")
 	}
 	if !hs.contactsEmpty.Visible() || hs.list.Visible() {
 		t.Error("empty contact list not shown as empty")

@@ -17,6 +17,7 @@ import (
 
 	"soitto/bootstrap"
 	"soitto/login/ca"
+	"soitto/nat"
 	"soitto/overlay/node"
 	"soitto/overlay/ring"
 )
@@ -34,6 +35,9 @@ type Options struct {
 	// Logger; if nil, warnings and errors to stderr when
 	// SOITTO_TEST_LOG is set, else nothing.
 	Logger *slog.Logger
+	// NAT: each node runs a STUN server and a TURN relay on loopback
+	// (a lab: relaying between loopback addresses allowed).
+	NAT bool
 }
 
 // Cluster is a running network of nodes.
@@ -135,6 +139,7 @@ func (c *Cluster) start(ln net.Listener) *Node {
 		MaxClients:     c.opts.MaxClients,
 		KeepAlive:      c.opts.KeepAlive,
 		Logger:         c.opts.Logger.With("node", addr),
+		NAT:            c.startNAT(addr),
 	})
 	if err != nil {
 		c.t.Fatal(err)
@@ -233,3 +238,26 @@ func (c *Cluster) User(name string) tls.Certificate {
 
 // Roots is the CA pool.
 func (c *Cluster) Roots() *x509.CertPool { return c.Network.CAPool() }
+
+// startNAT starts a node's STUN server and TURN relay when the options
+// ask for them; they stop at the end of the test.
+func (c *Cluster) startNAT(addr string) *node.NATServices {
+	if !c.opts.NAT {
+		return nil
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	st, err := nat.ListenSTUN(nat.STUNConfig{Listen: net.JoinHostPort(host, "0"), Logger: c.opts.Logger})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { st.Close() })
+	tr, err := nat.NewTURN(nat.TURNConfig{
+		ListenUDP: net.JoinHostPort(host, "0"), ListenTCP: net.JoinHostPort(host, "0"),
+		RelayIP: host, Lab: true, Logger: c.opts.Logger,
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { tr.Close() })
+	return &node.NATServices{STUN: st, TURN: tr}
+}
