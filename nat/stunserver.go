@@ -69,6 +69,7 @@ type STUNServer struct {
 
 	answered, errs, dropped, limited atomic.Uint64
 
+	closing   atomic.Bool
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 }
@@ -184,6 +185,7 @@ func (s *STUNServer) Stats() STUNStats {
 // Close stops the server and waits for its goroutines.
 func (s *STUNServer) Close() error {
 	s.closeOnce.Do(func() {
+		s.closing.Store(true)
 		for _, c := range s.conns {
 			if c != nil {
 				c.Close()
@@ -199,18 +201,13 @@ func (s *STUNServer) serve(i int, c net.PacketConn) {
 	for {
 		n, from, err := c.ReadFrom(buf)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) {
+			// Closed (pion's vnet says so in an error of its own), or a
+			// transient error such as an ICMP report: keep serving
+			// unless the server is closing.
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) {
 				return
 			}
-			// vnet and some kernels report transient errors (ICMP);
-			// keep serving unless the socket is gone.
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			if s.isClosed(c) {
-				return
-			}
+			time.Sleep(time.Millisecond) // no busy loop on a broken socket
 			continue
 		}
 		src, ok := udpAddrPort(from)
@@ -231,12 +228,6 @@ func (s *STUNServer) serve(i int, c net.PacketConn) {
 			s.log.Debug("STUN response not sent", "to", src, "err", err)
 		}
 	}
-}
-
-func (s *STUNServer) isClosed(c net.PacketConn) bool {
-	// A closed pion vnet conn answers further reads with an error that
-	// is not net.ErrClosed; a deadline in the past tells.
-	return c.SetReadDeadline(time.Time{}) != nil
 }
 
 func (s *STUNServer) allow(ip netip.Addr) bool {
