@@ -52,6 +52,8 @@ type Config struct {
 	Now func() time.Time
 	// Overlay tunes the client on the overlay.
 	Overlay OverlayConfig
+	// Promotion says whether and when the client becomes a super-peer.
+	Promotion PromotionConfig
 }
 
 // Identity is who the client is logged in as, from its certificate.

@@ -81,6 +81,7 @@ type online struct {
 	check       chan string // contacts to look up now
 	ice         iceCache
 	sessions    sessions
+	promo       promotion
 	rehome      chan struct{} // attached to a (new) super-peer; capacity 1
 
 	mu        sync.Mutex // guards watchers and watchSent
@@ -157,6 +158,8 @@ func (c *Client) GoOnline(opts OnlineOptions) error {
 	if opts.Interactive {
 		o.wg.Go(func() { c.followContacts(ctx, o) })
 		o.wg.Go(func() { c.watchNet(ctx, o) })
+		since := time.Now()
+		o.wg.Go(func() { c.watchPromotion(ctx, o, since) })
 		ln, err := listenControl(s.profile.ControlPath())
 		if err != nil {
 			c.log.Warn("no control socket; soitto-cli status cannot reach this session", "err", err)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -9,6 +10,7 @@ const (
 	PathRegister = "/v1/register"
 	PathLogin    = "/v1/login"
 	PathHealth   = "/v1/health"
+	PathNodeCert = "/v1/node-cert"
 )
 
 // MaxBody is the largest request body the server reads.
@@ -55,4 +57,35 @@ type ErrorResponse struct {
 type ErrorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// NodeCertRequest asks for a super-peer certificate for a promoted
+// client: the user proves who they are with their current certificate
+// and a signature by its key over NodeCertSigned(Addr, PublicKey, Time).
+type NodeCertRequest struct {
+	// Certificate is the user's certificate, PEM.
+	Certificate string `json:"certificate"`
+	// Addr is the "ip:port" the client serves the overlay on: its IP
+	// must be the one the request comes from, and the server connects
+	// to it (the inbound test) before it signs.
+	Addr string `json:"addr"`
+	// PublicKey is the node key, a DER SubjectPublicKeyInfo (ECDSA P-256).
+	PublicKey []byte `json:"public_key"`
+	// Time is the Unix time of the signature (within 2 minutes).
+	Time int64 `json:"time"`
+	// Signature is an ASN.1 ECDSA signature by the user's key.
+	Signature []byte `json:"signature"`
+}
+
+// NodeCertSigned is what a NodeCertRequest's signature covers.
+func NodeCertSigned(addr string, pub []byte, unix int64) []byte {
+	b := []byte("soitto-node-cert-v1\x00" + addr + "\x00")
+	b = append(b, pub...)
+	return append(b, fmt.Sprintf("\x00%d", unix)...)
+}
+
+// NodeCertResponse carries the node certificate.
+type NodeCertResponse struct {
+	Certificate string    `json:"certificate"`
+	NotAfter    time.Time `json:"not_after"`
 }

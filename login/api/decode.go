@@ -42,6 +42,25 @@ func DecodeLogin(r io.Reader) (LoginRequest, error) {
 	return req, err
 }
 
+// DecodeNodeCert reads a NodeCertRequest from a body of at most MaxBody
+// bytes. The returned error is an *Error; nothing is verified here.
+func DecodeNodeCert(r io.Reader) (NodeCertRequest, error) {
+	var req NodeCertRequest
+	err := decode(r, &req)
+	switch {
+	case err != nil:
+	case req.Certificate == "":
+		err = Refuse(CodeBadRequest, "certificate is missing")
+	case req.Addr == "" || len(req.Addr) > 64:
+		err = Refuse(CodeBadRequest, "addr is missing or longer than 64 bytes")
+	case len(req.PublicKey) == 0 || len(req.PublicKey) > 512:
+		err = Refuse(CodeInvalidKey, "public_key is missing or too long")
+	case len(req.Signature) == 0 || len(req.Signature) > 128:
+		err = Refuse(CodeBadRequest, "signature is missing or too long")
+	}
+	return req, err
+}
+
 // CheckContentType accepts application/json with an optional charset of
 // utf-8.
 func CheckContentType(v string) error {

@@ -112,3 +112,15 @@ func checkDecoded(t *testing.T, err error) {
 		t.Fatalf("message %q is not one line", e.Message)
 	}
 }
+
+func FuzzDecodeNodeCert(f *testing.F) {
+	f.Add([]byte(`{"certificate":"-----BEGIN CERTIFICATE-----","addr":"127.0.0.1:7600","public_key":"MFkw","time":1,"signature":"MEUC"}`))
+	f.Add([]byte(`{"certificate":"x","addr":"","public_key":"","time":0,"signature":""}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := DecodeNodeCert(strings.NewReader(string(body)))
+		checkDecoded(t, err)
+		if err == nil && (req.Certificate == "" || req.Addr == "" || len(req.PublicKey) == 0 || len(req.Signature) == 0) {
+			t.Fatalf("accepted an incomplete request: %+v", req)
+		}
+	})
+}

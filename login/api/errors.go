@@ -24,6 +24,7 @@ const (
 	CodeRegistrationsCap = "registrations_limited"
 	CodeBusy             = "busy"
 	CodeInternal         = "internal"
+	CodeNotReachable     = "not_reachable"
 )
 
 // Sentinel errors, one per code; a client gets them wrapped in *Error.
@@ -44,6 +45,7 @@ var (
 	ErrRegistrationsCap = errors.New("too many registrations")
 	ErrBusy             = errors.New("server busy")
 	ErrInternal         = errors.New("internal server error")
+	ErrNotReachable     = errors.New("address not reachable from the login server")
 )
 
 type codeInfo struct {
@@ -68,6 +70,7 @@ var codes = map[string]codeInfo{
 	CodeRegistrationsCap: {ErrRegistrationsCap, http.StatusTooManyRequests},
 	CodeBusy:             {ErrBusy, http.StatusServiceUnavailable},
 	CodeInternal:         {ErrInternal, http.StatusInternalServerError},
+	CodeNotReachable:     {ErrNotReachable, http.StatusUnprocessableEntity},
 }
 
 // Error is a refusal from the server: its code, one-line message, HTTP

@@ -308,6 +308,12 @@ func NodeName(addr string) string { return "node:" + addr }
 // public "ip:port"), valid for NodeCertValidity. A node presents it on both
 // sides of its TLS links.
 func (c *CA) IssueNode(addr string, pub crypto.PublicKey) (*x509.Certificate, error) {
+	return c.IssueNodeFor(addr, pub, NodeCertValidity)
+}
+
+// IssueNodeFor is IssueNode with a validity of its own: a client promoted
+// to super-peer gets a short one.
+func (c *CA) IssueNodeFor(addr string, pub crypto.PublicKey, validity time.Duration) (*x509.Certificate, error) {
 	if err := CheckPublicKey(pub); err != nil {
 		return nil, err
 	}
@@ -321,7 +327,7 @@ func (c *CA) IssueNode(addr string, pub crypto.PublicKey) (*x509.Certificate, er
 		Subject:      pkix.Name{CommonName: NodeName(addr), Organization: []string{"Soitto nodes"}},
 		URIs:         []*url.URL{NodeURI(addr)},
 		NotBefore:    now.Add(-clockSkew),
-		NotAfter:     now.Add(NodeCertValidity),
+		NotAfter:     now.Add(validity),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
 	}

@@ -8,6 +8,9 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -155,4 +158,37 @@ func unwrapURLError(err error) error {
 		}
 	}
 	return err
+}
+
+// NodeCert asks for a super-peer certificate for addr and nodeKey, as a
+// client being promoted: userCert and userKey prove who asks. The server
+// connects to addr first, so something must listen there.
+func (c *Client) NodeCert(ctx context.Context, userCert *x509.Certificate, userKey *ecdsa.PrivateKey, addr string, nodeKey crypto.PublicKey) (*x509.Certificate, error) {
+	der, err := x509.MarshalPKIXPublicKey(nodeKey)
+	if err != nil {
+		return nil, err
+	}
+	now := c.now().Unix()
+	digest := sha256.Sum256(api.NodeCertSigned(addr, der, now))
+	sig, err := ecdsa.SignASN1(rand.Reader, userKey, digest[:])
+	if err != nil {
+		return nil, err
+	}
+	var resp api.NodeCertResponse
+	if err := c.do(ctx, http.MethodPost, api.PathNodeCert, api.NodeCertRequest{
+		Certificate: string(ca.PEM(userCert)), Addr: addr, PublicKey: der, Time: now, Signature: sig,
+	}, &resp); err != nil {
+		return nil, err
+	}
+	cert, err := bootstrap.ParseCertificatePEM([]byte(resp.Certificate))
+	if err != nil {
+		return nil, fmt.Errorf("login server sent a bad node certificate: %w", err)
+	}
+	if _, err := ca.VerifyNode(c.net.CAPool(), cert, c.now(), addr); err != nil {
+		return nil, fmt.Errorf("login server sent a bad node certificate: %w", err)
+	}
+	if k, ok := nodeKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !k.Equal(cert.PublicKey) {
+		return nil, errors.New("login server sent a node certificate for another key")
+	}
+	return cert, nil
 }

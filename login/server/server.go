@@ -46,9 +46,10 @@ func New(cfg Config) (*Server, error) {
 	s.mux.Handle("POST "+api.PathRegister, s.endpoint("register", s.register))
 	s.mux.Handle("POST "+api.PathLogin, s.endpoint("login", s.login))
 	s.mux.Handle("GET "+api.PathHealth, s.endpoint("health", s.health))
+	s.mux.Handle("POST "+api.PathNodeCert, s.endpoint("node-cert", s.nodeCert))
 	s.mux.Handle("/", s.endpoint("other", func(w http.ResponseWriter, r *http.Request) (any, error) {
 		switch r.URL.Path {
-		case api.PathRegister, api.PathLogin, api.PathHealth:
+		case api.PathRegister, api.PathLogin, api.PathHealth, api.PathNodeCert:
 			return nil, api.Refuse(api.CodeMethod, "%s %s is not allowed", r.Method, r.URL.Path)
 		}
 		return nil, api.Refuse(api.CodeNotFound, "no endpoint %s", r.URL.Path)
