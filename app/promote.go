@@ -67,6 +67,14 @@ type promotion struct {
 	sp      *superPeer
 }
 
+// SetPromotion replaces the promotion settings; a session that goes
+// online later uses them.
+func (c *Client) SetPromotion(pc PromotionConfig) {
+	c.mu.Lock()
+	c.cfg.Promotion = pc
+	c.mu.Unlock()
+}
+
 // SetPromotionConsent changes the user's consent; withdrawing it makes a
 // promoted client step down at the next check.
 func (c *Client) SetPromotionConsent(ok bool) {
@@ -97,7 +105,9 @@ func (c *Client) SuperPeerAddr() (string, bool) {
 // watchPromotion checks the conditions every CheckEvery and promotes or
 // steps down.
 func (c *Client) watchPromotion(ctx context.Context, o *online, since time.Time) {
+	c.mu.Lock()
 	pc := c.cfg.Promotion
+	c.mu.Unlock()
 	if pc.MinUptime == 0 {
 		pc.MinUptime = time.Hour
 	}

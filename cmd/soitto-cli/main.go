@@ -34,8 +34,13 @@ Commands:
   whoami          show the current identity and certificate
   search USER     find USER's presence; print it and the rounds it took
   status STATE    online, away, dnd or invisible (a running listen publishes it at once)
-  listen          stay online; print one line per event until interrupted
-  ping USER [-c N]  open a P2P session to USER (who must be online); print the
+  listen [--super-peer [--super-peer-listen HOST:PORT] [--super-peer-uptime D]]
+                  stay online; print one line per event until interrupted. With
+                  --super-peer, become a super-peer when this machine has a public
+                  address, mains power and D online (default 1h), and step down
+                  when that stops being true
+  ping USER [-c N]
+                  open a P2P session to USER (who must be online); print the
                   path it took (direct or relay, UDP or TCP) and N round-trip times
   net             NAT type, mapped address, attached super-peer, relay
   contacts list|add USER|remove USER
@@ -134,8 +139,16 @@ func (x *cli) dispatch(ctx context.Context, args []string) error {
 		}
 		return x.status(rest[0])
 	case "listen":
-		if len(rest) != 0 {
-			return fmt.Errorf("%w: listen takes no arguments yet", errUsage)
+		lfs := flag.NewFlagSet("listen", flag.ContinueOnError)
+		lfs.SetOutput(io.Discard)
+		promote := lfs.Bool("super-peer", false, "")
+		spListen := lfs.String("super-peer-listen", "", "")
+		spUptime := lfs.Duration("super-peer-uptime", time.Hour, "")
+		if err := lfs.Parse(rest); err != nil || lfs.NArg() != 0 {
+			return fmt.Errorf("%w: listen [--super-peer [--super-peer-listen HOST:PORT] [--super-peer-uptime D]]", errUsage)
+		}
+		if *promote {
+			x.client.SetPromotion(app.PromotionConfig{Consent: true, Listen: *spListen, MinUptime: *spUptime})
 		}
 		return x.listen(ctx)
 	case "contacts":

@@ -207,6 +207,12 @@ func (x *cli) event(e app.Event) error {
 		}
 		line = "contacts " + strings.Join(names, " ")
 		obj = map[string]any{"event": "contacts", "contacts": names}
+	case app.Promoted:
+		line = "super-peer at " + e.Addr
+		obj = map[string]any{"event": "promoted", "addr": e.Addr}
+	case app.SteppedDown:
+		line = "super-peer no more: " + e.Why
+		obj = map[string]any{"event": "stepped_down", "why": e.Why}
 	case app.SessionOpened:
 		line = "session " + e.User + " open"
 		obj = map[string]any{"event": "session", "user": e.User, "id": e.ID}
