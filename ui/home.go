@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -121,6 +122,9 @@ func newHomeScreen(u *UI) *homeScreen {
 	h.warning.Wrapping = fyne.TextWrapWord
 	h.warning.Hide()
 	h.net = newNetStatus()
+	h.net.superPeer = widget.NewCheck("Act as a super-peer when possible", func(on bool) {
+		h.u.async(func(context.Context) { h.u.client.SetPromotionConsent(on) })
+	})
 	details := container.New(layout.NewFormLayout(),
 		fieldName("Certificate until"), h.validUntil,
 		fieldName("Expires in"), h.expiresIn,
@@ -131,7 +135,7 @@ func newHomeScreen(u *UI) *homeScreen {
 		fieldName("Public address"), h.net.mapped,
 		fieldName("Relay"), h.net.relay,
 	)
-	h.account = container.NewVBox(h.signedInAs, widget.NewSeparator(), details)
+	h.account = container.NewVBox(h.signedInAs, widget.NewSeparator(), details, widget.NewSeparator(), h.net.superPeer)
 
 	body := container.NewBorder(
 		container.NewVBox(
@@ -184,6 +188,7 @@ func (h *homeScreen) set(id app.Identity) {
 	h.connected = ""
 	h.superPeer.SetText("not connected")
 	h.net.reset()
+	h.net.superPeer.SetChecked(false)
 	h.search.reset()
 	h.setContacts(nil)
 	h.tick()

@@ -23,6 +23,8 @@ type netStatus struct {
 
 	// In the account dialog.
 	natType, mapped, relay *widget.Label
+	// superPeer: the user's consent to promotion, off by default.
+	superPeer *widget.Check
 }
 
 func newNetStatus() *netStatus {
