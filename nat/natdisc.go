@@ -251,6 +251,27 @@ func Discover(ctx context.Context, cfg DiscoverConfig) (Report, error) {
 	// The server's own OTHER-ADDRESS (a second IP) beats what we were
 	// told; without it the "different IP" is the second server.
 	altIP := res1.other.IsValid() && res1.other.Addr() != netip.MustParseAddrPort(a.String()).Addr()
+	// Filtering tests: answers from elsewhere than where we sent. They
+	// come before mapping tests II and III, which send to the other IP
+	// and port: that would open an address-dependent filter for them,
+	// and a restricted cone would pass for a full cone (RFC 5780 §4.4:
+	// the filtering tests are sensitive to prior state on the NAT).
+	switch {
+	case altIP:
+		if _, err := tries(2).do(ctx, a, ChangeRequest{IP: true, Port: true}); err == nil {
+			r.Filtering = FilteringEndpointIndependent
+		} else if _, err := tries(2).do(ctx, a, ChangeRequest{Port: true}); err == nil {
+			r.Filtering = FilteringAddressDependent
+		} else {
+			r.Filtering = FilteringAddressPortDependent
+		}
+	case aOther != nil:
+		if _, err := tries(2).do(ctx, a, ChangeRequest{Port: true}); err == nil {
+			r.Filtering = FilteringNotPortDependent
+		} else if errors.Is(err, errNoAnswer) {
+			r.Filtering = FilteringAddressPortDependent
+		}
+	}
 	if res1.mapped == local {
 		r.Mapping = MappingNone
 	} else {
@@ -283,26 +304,6 @@ func Discover(ctx context.Context, cfg DiscoverConfig) (Report, error) {
 			default:
 				r.Mapping = MappingAddressPortDependent // at least address-dependent; reported as symmetric either way
 			}
-		}
-	}
-	// Filtering tests: answers from elsewhere than where we sent.
-	if altIP {
-		if _, err := tries(2).do(ctx, a, ChangeRequest{IP: true, Port: true}); err == nil {
-			r.Filtering = FilteringEndpointIndependent
-			return r, nil
-		}
-		if _, err := tries(2).do(ctx, a, ChangeRequest{Port: true}); err == nil {
-			r.Filtering = FilteringAddressDependent
-		} else {
-			r.Filtering = FilteringAddressPortDependent
-		}
-		return r, nil
-	}
-	if aOther != nil {
-		if _, err := tries(2).do(ctx, a, ChangeRequest{Port: true}); err == nil {
-			r.Filtering = FilteringNotPortDependent
-		} else if errors.Is(err, errNoAnswer) {
-			r.Filtering = FilteringAddressPortDependent
 		}
 	}
 	return r, nil
@@ -406,7 +407,13 @@ func parseBindResponse(b []byte, id [stun.TransactionIDSize]byte) (parsedBind, b
 	if m.Type.Class == stun.ClassErrorResponse {
 		var code stun.ErrorCodeAttribute
 		code.GetFrom(m)
-		return parsedBind{err: fmt.Errorf("nat: STUN error %d %s", code.Code, code.Reason)}, true
+		// The reason phrase is the server's text: quoted and cut, so
+		// the error stays one line whatever it sends.
+		reason := string(code.Reason)
+		if len(reason) > 100 {
+			reason = reason[:100]
+		}
+		return parsedBind{err: fmt.Errorf("nat: STUN error %d %q", code.Code, reason)}, true
 	}
 	if m.Type.Class != stun.ClassSuccessResponse {
 		return parsedBind{}, false

@@ -3,6 +3,7 @@ package nat
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 )
 
 // refusedPrefixes are the special-purpose ranges a relay on the public
@@ -80,11 +81,22 @@ func CheckPeerPort(dst netip.AddrPort, own []netip.AddrPort, lab bool) error {
 	d := netip.AddrPortFrom(dst.Addr().Unmap().WithZone(""), dst.Port())
 	ips := make([]netip.Addr, 0, len(own))
 	for _, o := range own {
+		ips = append(ips, o.Addr().Unmap())
+	}
+	// A packet to the unspecified address lands on this host (Linux sends
+	// it to the socket's own IP, or loopback), as one to loopback or to
+	// one of the node's IPs does: there it reaches a service bound to
+	// every address, and, for the unspecified address, any service on
+	// that port.
+	local := d.Addr().IsLoopback() || d.Addr().IsUnspecified() || slices.Contains(ips, d.Addr())
+	for _, o := range own {
 		oa := netip.AddrPortFrom(o.Addr().Unmap(), o.Port())
-		if d == oa || (oa.Addr().IsUnspecified() && d.Port() == oa.Port() && d.Addr().IsLoopback()) {
+		if oa.Port() != d.Port() {
+			continue
+		}
+		if d == oa || (local && (oa.Addr().IsUnspecified() || d.Addr().IsUnspecified())) {
 			return fmt.Errorf("nat: refusing to relay to %v: a service of this node", dst)
 		}
-		ips = append(ips, o.Addr())
 	}
 	return CheckPeer(dst.Addr(), ips, lab)
 }

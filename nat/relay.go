@@ -72,6 +72,7 @@ type TURNStats struct {
 	RefusedQuota       uint64
 	RefusedPeers       uint64 // permissions and sends refused by CheckPeer
 	DroppedRate        uint64 // packets dropped over a rate limit
+	DroppedUnpermitted uint64 // packets from peers without a permission
 	BytesRelayed       uint64
 }
 
@@ -88,12 +89,16 @@ type TURN struct {
 	ownIPs []netip.Addr
 	node   *rate.Limiter
 
-	mu      sync.Mutex // guards perUser
+	mu      sync.Mutex // guards perUser and permits
 	perUser map[string]int
+	// permits: for each relay port, the peer IPs with a permission, so
+	// that packets from anyone else are dropped before they spend the
+	// rate limits (pion checks permissions only after reading).
+	permits map[int]map[netip.Addr]int
 
 	allocs                                        atomic.Int64
 	created, refAuth, refQuota, refPeer, dropRate atomic.Uint64
-	bytes                                         atomic.Uint64
+	bytes, dropPeer                               atomic.Uint64
 
 	closeOnce sync.Once
 }
@@ -158,6 +163,7 @@ func NewTURN(cfg TURNConfig) (*TURN, error) {
 		own:     append([]netip.AddrPort(nil), cfg.OwnAddrs...),
 		node:    rate.NewLimiter(rate.Limit(cfg.NodeRate), 2*cfg.NodeRate),
 		perUser: map[string]int{},
+		permits: map[int]map[netip.Addr]int{},
 	}
 	fail := func(err error) (*TURN, error) {
 		if t.udp != nil {
@@ -191,6 +197,12 @@ func NewTURN(cfg TURNConfig) (*TURN, error) {
 				t.mu.Lock()
 				t.perUser[user]++
 				t.mu.Unlock()
+			},
+			OnPermissionCreated: func(_, _ net.Addr, _, _, _ string, relay net.Addr, peer net.IP) {
+				t.permit1(relay, peer, 1)
+			},
+			OnPermissionDeleted: func(_, _ net.Addr, _, _, _ string, relay net.Addr, peer net.IP) {
+				t.permit1(relay, peer, -1)
 			},
 			OnAllocationDeleted: func(_, _ net.Addr, _, user, _ string) {
 				t.allocs.Add(-1)
@@ -266,7 +278,7 @@ func (t *TURN) Stats() TURNStats {
 	return TURNStats{
 		Allocations: int(t.allocs.Load()), AllocationsCreated: t.created.Load(),
 		RefusedAuth: t.refAuth.Load(), RefusedQuota: t.refQuota.Load(), RefusedPeers: t.refPeer.Load(),
-		DroppedRate: t.dropRate.Load(), BytesRelayed: t.bytes.Load(),
+		DroppedRate: t.dropRate.Load(), DroppedUnpermitted: t.dropPeer.Load(), BytesRelayed: t.bytes.Load(),
 	}
 }
 
@@ -329,6 +341,41 @@ func (t *TURN) permit(client net.Addr, peer net.IP) bool {
 	return true
 }
 
+// permit1 counts a permission for peer on the relay at relay up (+1) or
+// down (-1).
+func (t *TURN) permit1(relay net.Addr, peer net.IP, d int) {
+	r, ok1 := udpAddrPort(relay)
+	ip, ok2 := netip.AddrFromSlice(peer)
+	if !ok1 || !ok2 {
+		return
+	}
+	ip = ip.Unmap()
+	port := int(r.Port())
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := t.permits[port]
+	if m == nil {
+		if d < 0 {
+			return
+		}
+		m = map[netip.Addr]int{}
+		t.permits[port] = m
+	}
+	if m[ip] += d; m[ip] <= 0 {
+		delete(m, ip)
+	}
+	if len(m) == 0 {
+		delete(t.permits, port)
+	}
+}
+
+// permitted says whether peer has a permission on the relay port.
+func (t *TURN) permitted(port int, peer netip.Addr) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.permits[port][peer.Unmap()] > 0
+}
+
 // relayGenerator hands out UDP relay sockets in the port range, each
 // wrapped in the relay's checks and rate limits. It refuses TCP relay
 // allocations (RFC 6062): peers are reached over UDP only.
@@ -346,7 +393,11 @@ func (g *relayGenerator) AllocatePacketConn(conf turn.AllocateListenerConfig) (n
 		c = wrapRelayConn(c)
 	}
 	r := g.t.cfg.AllocationRate
-	return &relayConn{PacketConn: c, t: g.t,
+	port := 0
+	if ap, ok := udpAddrPort(addr); ok {
+		port = int(ap.Port())
+	}
+	return &relayConn{PacketConn: c, t: g.t, port: port,
 		out: rate.NewLimiter(rate.Limit(r), 2*r), in: rate.NewLimiter(rate.Limit(r), 2*r)}, addr, nil
 }
 
@@ -365,6 +416,7 @@ func (g *relayGenerator) AllocateConn(turn.AllocateConnConfig) (net.Conn, error)
 type relayConn struct {
 	net.PacketConn
 	t       *TURN
+	port    int // the relayed port, which permissions are counted under
 	out, in *rate.Limiter
 }
 
@@ -392,6 +444,12 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		n, addr, err := c.PacketConn.ReadFrom(p)
 		if err != nil {
 			return n, addr, err
+		}
+		if src, ok := udpAddrPort(addr); !ok || !c.t.permitted(c.port, src.Addr()) {
+			// No permission: pion would drop it; drop it before it
+			// spends anyone's bandwidth.
+			c.t.dropPeer.Add(1)
+			continue
 		}
 		now := time.Now()
 		if !c.in.AllowN(now, n) || !c.t.node.AllowN(now, n) {
