@@ -3,6 +3,8 @@ package media
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -20,7 +22,7 @@ type Candidate struct {
 	RelayProtocol string `json:"relay_protocol,omitempty"`
 }
 
-// Path is the candidate pair a session uses.
+// Path is the candidate pair a session uses, as this side sees it.
 type Path struct {
 	Local  Candidate `json:"local"`
 	Remote Candidate `json:"remote"`
@@ -32,16 +34,20 @@ func (p Path) Relayed() bool { return p.Local.Type == "relay" || p.Remote.Type =
 // Direct says whether the path goes straight between the two sides.
 func (p Path) Direct() bool { return !p.Relayed() }
 
-// String describes the path in one line, starting with "direct" or
-// "relay": "direct (srflx → prflx, udp)", "relay (relay → srflx, udp;
-// our relay over tcp)".
+// String describes the path in one line that starts with "direct" or
+// "relay", for example
+//
+//	direct (host 192.168.1.20:51419 → srflx 203.0.113.9:33913, udp)
+//	relay (relay 198.51.100.7:50123 → prflx 203.0.113.9:40001, udp; our relay over tcp)
 func (p Path) String() string {
 	kind := "direct"
 	if p.Relayed() {
 		kind = "relay"
 	}
-	s := fmt.Sprintf("%s (%s %s:%d → %s %s:%d, %s", kind, p.Local.Type, p.Local.Address, p.Local.Port,
-		p.Remote.Type, p.Remote.Address, p.Remote.Port, p.Local.Protocol)
+	s := fmt.Sprintf("%s (%s %s → %s %s, %s", kind,
+		p.Local.Type, net.JoinHostPort(p.Local.Address, strconv.Itoa(p.Local.Port)),
+		p.Remote.Type, net.JoinHostPort(p.Remote.Address, strconv.Itoa(p.Remote.Port)),
+		p.Local.Protocol)
 	if p.Local.Type == "relay" && p.Local.RelayProtocol != "" {
 		s += "; our relay over " + p.Local.RelayProtocol
 	}
