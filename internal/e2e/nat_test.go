@@ -1,14 +1,12 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -225,39 +223,7 @@ func waitTCP(t *testing.T, h *netlab.Host, addr string) {
 // startListenIn is startListen inside h's namespace.
 func startListenIn(t *testing.T, h *netlab.Host, env []string, cli string) *listenProc {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := h.Command(ctx, cli, "listen")
+	cmd := h.Command(context.Background(), cli, "listen")
 	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var errBuf strings.Builder
-	cmd.Stderr = &errBuf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &listenProc{lines: make(chan string, 100)}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		close(p.lines)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			t.Error("listen did not stop within 15 s of SIGINT")
-		}
-		cancel()
-		if t.Failed() {
-			t.Logf("%s listen output: %q\nstderr: %s", h.NS, p.seen, errBuf.String())
-		}
-	})
-	return p
+	return watchListen(t, cmd)
 }

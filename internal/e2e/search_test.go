@@ -136,6 +136,13 @@ func startListen(t *testing.T, env []string, cli string) *listenProc {
 	t.Helper()
 	cmd := exec.Command(cli, "listen")
 	cmd.Env = append(os.Environ(), env...)
+	return watchListen(t, cmd)
+}
+
+// watchListen starts cmd, a soitto-cli listen, and reads its lines; at
+// the end of the test it is interrupted and must exit cleanly.
+func watchListen(t *testing.T, cmd *exec.Cmd) *listenProc {
+	t.Helper()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
