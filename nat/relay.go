@@ -1,6 +1,7 @@
 package nat
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -217,6 +218,12 @@ func NewTURN(cfg TURNConfig) (*TURN, error) {
 	if cfg.ListenUDP != "" {
 		if t.udp, err = cfg.Net.ListenPacket("udp", cfg.ListenUDP); err != nil {
 			return fail(err)
+		}
+		// One socket carries every client's packets, read by one
+		// goroutine: a deeper queue rides out its scheduling gaps
+		// (best effort; the kernel caps it at net.core.rmem_max).
+		if rb, ok := t.udp.(interface{ SetReadBuffer(int) error }); ok {
+			rb.SetReadBuffer(4 << 20)
 		}
 		if ap, ok := udpAddrPort(t.udp.LocalAddr()); ok {
 			t.own = append(t.own, ap)
@@ -471,13 +478,22 @@ func (f slogFactory) NewLogger(scope string) logging.LeveledLogger {
 
 type slogLogger struct{ l *slog.Logger }
 
+// logf formats only when the level is on: pion logs at debug level
+// several times per relayed packet, and formatting those alone cost a
+// tenth of the relay's CPU.
+func (l slogLogger) logf(level slog.Level, f string, a []any) {
+	if l.l.Enabled(context.Background(), level) {
+		l.l.Log(context.Background(), level, fmt.Sprintf(f, a...))
+	}
+}
+
 func (l slogLogger) Trace(string)              {}
 func (l slogLogger) Tracef(string, ...any)     {}
 func (l slogLogger) Debug(m string)            { l.l.Debug(m) }
-func (l slogLogger) Debugf(f string, a ...any) { l.l.Debug(fmt.Sprintf(f, a...)) }
+func (l slogLogger) Debugf(f string, a ...any) { l.logf(slog.LevelDebug, f, a) }
 func (l slogLogger) Info(m string)             { l.l.Debug(m) }
-func (l slogLogger) Infof(f string, a ...any)  { l.l.Debug(fmt.Sprintf(f, a...)) }
+func (l slogLogger) Infof(f string, a ...any)  { l.logf(slog.LevelDebug, f, a) }
 func (l slogLogger) Warn(m string)             { l.l.Warn(m) }
-func (l slogLogger) Warnf(f string, a ...any)  { l.l.Warn(fmt.Sprintf(f, a...)) }
+func (l slogLogger) Warnf(f string, a ...any)  { l.logf(slog.LevelWarn, f, a) }
 func (l slogLogger) Error(m string)            { l.l.Error(m) }
-func (l slogLogger) Errorf(f string, a ...any) { l.l.Error(fmt.Sprintf(f, a...)) }
+func (l slogLogger) Errorf(f string, a ...any) { l.logf(slog.LevelError, f, a) }
