@@ -18,6 +18,7 @@ import (
 
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
@@ -102,6 +103,13 @@ type Config struct {
 	IPFilter func(net.IP) bool
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// Audio adds an Opus audio track to the session (a call): the
+	// offerer offers it, and the answerer sends one back when the
+	// offer has one. StartVoice then carries sound over it.
+	Audio bool
+	// Interceptors are added to pion's RTP pipeline after its RTCP
+	// reports: tests and benchmarks impair links with them (loss).
+	Interceptors []interceptor.Factory
 }
 
 // Session is a WebRTC PeerConnection between two users, set up through
@@ -137,6 +145,10 @@ type Session struct {
 	pending   []webrtc.ICECandidateInit // remote ones, before the remote description
 	remoteSet bool
 	pings     map[uint64]chan time.Time
+
+	audioOut *webrtc.TrackLocalStaticSample // nil without Config.Audio
+	sender   *webrtc.RTPSender
+	audioIn  chan *webrtc.TrackRemote // the other side's audio, once
 }
 
 // Dial opens a session to cfg.Remote as the caller: it sends an offer
@@ -183,6 +195,11 @@ func Offer(cfg Config) (*Session, error) {
 		return nil, s.abort(fmt.Errorf("media: control channel: %w", err), false)
 	}
 	s.useControl(dc)
+	if cfg.Audio {
+		if err := s.addAudio(); err != nil {
+			return nil, s.abort(err, false)
+		}
+	}
 	offer, err := s.pc.CreateOffer(nil)
 	if err != nil {
 		return nil, s.abort(fmt.Errorf("media: offer: %w", err), false)
@@ -229,6 +246,11 @@ func Answer(cfg Config, offer Message) (*Session, error) {
 	for _, c := range pending {
 		s.addCandidate(c)
 	}
+	if cfg.Audio && offersAudio(offer.SDP) {
+		if err := s.addAudio(); err != nil {
+			return nil, s.abort(err, true)
+		}
+	}
 	answer, err := s.pc.CreateAnswer(nil)
 	if err != nil {
 		return nil, s.abort(fmt.Errorf("media: answer: %w", err), true)
@@ -259,7 +281,12 @@ func newSession(cfg Config, id string, offerer bool) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	api := webrtc.NewAPI(webrtc.WithSettingEngine(settingEngine(cfg, log)))
+	me, ir, err := mediaEngine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(settingEngine(cfg, log)),
+		webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	pcCfg := webrtc.Configuration{
 		ICEServers:   cfg.ICEServers,
 		Certificates: []webrtc.Certificate{webrtc.CertificateFromX509(key, leaf)},
@@ -282,8 +309,18 @@ func newSession(cfg Config, id string, offerer bool) (*Session, error) {
 		done:      make(chan struct{}),
 		pcClosed:  make(chan struct{}),
 		ctx:       ctx, cancel: cancel,
-		pings: map[uint64]chan time.Time{},
+		pings:   map[uint64]chan time.Time{},
+		audioIn: make(chan *webrtc.TrackRemote, 1),
 	}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		if tr.Kind() != webrtc.RTPCodecTypeAudio {
+			return
+		}
+		select {
+		case s.audioIn <- tr:
+		default: // only the first audio track counts
+		}
+	})
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			s.queue(Message{Session: s.id, Kind: KindCandidates})

@@ -1,0 +1,273 @@
+//go:build cgo
+
+package media
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"soitto/media/audio"
+	"soitto/media/audio/audiotest"
+)
+
+// slicePlayer is a microphone that plays samples, paced by a clock,
+// then EOF.
+type slicePlayer struct {
+	pcm    []int16
+	next   time.Time
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newSlicePlayer(pcm []int16) *slicePlayer {
+	return &slicePlayer{pcm: pcm, closed: make(chan struct{})}
+}
+
+func (p *slicePlayer) Read(frame []int16) error {
+	if p.next.IsZero() {
+		p.next = time.Now()
+	}
+	p.next = p.next.Add(audio.FrameDuration)
+	select {
+	case <-time.After(time.Until(p.next)):
+	case <-p.closed:
+		return io.ErrClosedPipe
+	}
+	if len(p.pcm) == 0 {
+		return io.EOF
+	}
+	n := copy(frame, p.pcm)
+	clear(frame[n:])
+	p.pcm = p.pcm[n:]
+	return nil
+}
+
+func (p *slicePlayer) Close() error { p.once.Do(func() { close(p.closed) }); return nil }
+
+// recorder is a speaker that keeps what it is given.
+type recorder struct {
+	mu  sync.Mutex
+	pcm []int16
+}
+
+func (r *recorder) Write(frame []int16) error {
+	r.mu.Lock()
+	r.pcm = append(r.pcm, frame...)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *recorder) Close() error { return nil }
+
+func (r *recorder) samples() []int16 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]int16(nil), r.pcm...)
+}
+
+// lossy drops a fraction of the RTP packets a side sends, at random
+// (seeded), as a lossy link would.
+type lossy struct {
+	interceptor.NoOp
+	mu   sync.Mutex
+	rnd  *rand.Rand
+	p    float64
+	sent int
+	lost int
+}
+
+func (l *lossy) NewInterceptor(string) (interceptor.Interceptor, error) { return l, nil }
+
+func (l *lossy) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		l.mu.Lock()
+		l.sent++
+		drop := l.rnd.Float64() < l.p
+		if drop {
+			l.lost++
+		}
+		l.mu.Unlock()
+		if drop {
+			return len(payload), nil
+		}
+		return w.Write(h, payload, a)
+	})
+}
+
+// voiceResult is one call's outcome.
+type voiceResult struct {
+	aToB, bToA   audiotest.Match
+	statsA       VoiceStats
+	statsB       VoiceStats
+	firstAudio   time.Duration // from the offer to bob's first packet
+	lostA, sentA int
+}
+
+// voiceCall opens an audio session between alice and bob on loopback,
+// each playing src (alice) / reversed src (bob) as the microphone, with
+// loss on both directions, and compares what each side recorded.
+func voiceCall(t *testing.T, src []int16, loss float64, noFEC bool) voiceResult {
+	t.Helper()
+	net := newTestCA(t)
+	la := &lossy{rnd: rand.New(rand.NewPCG(1, 2)), p: loss}
+	lb := &lossy{rnd: rand.New(rand.NewPCG(3, 4)), p: loss}
+	alice := Config{Certificate: net.user("alice"), Roots: net.roots, Remote: "bob", IPFilter: loopbackOnly, Audio: true,
+		Interceptors: []interceptor.Factory{la}}
+	bob := Config{Certificate: net.user("bob"), Roots: net.roots, Remote: "alice", IPFilter: loopbackOnly, Audio: true,
+		Interceptors: []interceptor.Factory{lb}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	p := dialPair(ctx, t, alice, bob)
+	t.Cleanup(p.close)
+	if p.errA != nil || p.errB != nil {
+		t.Fatalf("open: alice %v, bob %v", p.errA, p.errB)
+	}
+	other := make([]int16, len(src))
+	for i := range src {
+		other[i] = src[len(src)-1-i]
+	}
+	recA, recB := &recorder{}, &recorder{}
+	va, err := p.a.StartVoice(VoiceConfig{Mic: newSlicePlayer(src), Speaker: recA, NoFEC: noFEC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vb, err := p.b.StartVoice(VoiceConfig{Mic: newSlicePlayer(other), Speaker: recB, NoFEC: noFEC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r voiceResult
+	select {
+	case <-vb.FirstAudio():
+		r.firstAudio = time.Since(start)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no audio reached bob")
+	}
+	// The source's length, and a second for the buffers and the path.
+	time.Sleep(time.Duration(len(src))*time.Second/audio.SampleRate + time.Second)
+	va.Close()
+	vb.Close()
+	r.statsA, r.statsB = va.Stats(), vb.Stats()
+	r.aToB = audiotest.Compare(src, recB.samples())
+	r.bToA = audiotest.Compare(other, recA.samples())
+	la.mu.Lock()
+	r.lostA, r.sentA = la.lost, la.sent
+	la.mu.Unlock()
+	// The encryption both ways: DTLS and SRTP with AES-256-GCM.
+	found := false
+	for _, st := range p.a.PeerConnection().GetStats() {
+		if ts, ok := st.(webrtc.TransportStats); ok {
+			found = true
+			if ts.DTLSCipher != "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" || ts.SRTPCipher != "SRTP_AEAD_AES_256_GCM" {
+				t.Errorf("DTLS cipher %q, SRTP %q; want TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 and SRTP_AEAD_AES_256_GCM", ts.DTLSCipher, ts.SRTPCipher)
+			}
+		}
+	}
+	if !found {
+		t.Error("no transport stats")
+	}
+	return r
+}
+
+func logMatch(t *testing.T, name string, m audiotest.Match) {
+	t.Logf("%s: lag %d ms, correlation %.3f, by segment %.3f, envelope %.3f",
+		name, m.Lag*1000/audio.SampleRate, m.Corr, m.SegmentCorr, m.Envelope)
+}
+
+// TestVoiceLoopback: sound crosses a session both ways and matches what
+// was sent, once aligned.
+func TestVoiceLoopback(t *testing.T) {
+	checkLeaks(t)
+	src := audiotest.VoiceLike(4)
+	r := voiceCall(t, src, 0, false)
+	logMatch(t, "alice→bob", r.aToB)
+	logMatch(t, "bob→alice", r.bToA)
+	t.Logf("offer to bob's first audio: %v; alice %+v", r.firstAudio.Round(time.Millisecond), r.statsA)
+	for name, m := range map[string]audiotest.Match{"alice→bob": r.aToB, "bob→alice": r.bToA} {
+		if m.SegmentCorr < 0.7 || m.Envelope < 0.9 {
+			t.Errorf("%s: correlation %.3f (segments), envelope %.3f: the recording does not match", name, m.SegmentCorr, m.Envelope)
+		}
+		if m.Lag <= 0 || m.Lag > audio.SampleRate/2 {
+			t.Errorf("%s: lag %d samples", name, m.Lag)
+		}
+	}
+	if r.statsA.Sent == 0 || r.statsB.Received == 0 || r.statsB.Concealed > 5 {
+		t.Errorf("alice sent %d, bob received %d, concealed %d", r.statsA.Sent, r.statsB.Received, r.statsB.Concealed)
+	}
+}
+
+// TestVoiceLoss: with 5% and 10% of packets lost the match degrades
+// gracefully, and FEC helps at 5%.
+func TestVoiceLoss(t *testing.T) {
+	if testing.Short() {
+		t.Skip("several seconds of calls")
+	}
+	src := audiotest.VoiceLike(6)
+	corr := map[string]float64{}
+	for _, c := range []struct {
+		name  string
+		loss  float64
+		noFEC bool
+	}{{"0%", 0, false}, {"5% FEC", 0.05, false}, {"5% no FEC", 0.05, true}, {"10% FEC", 0.10, false}, {"10% no FEC", 0.10, true}} {
+		r := voiceCall(t, src, c.loss, c.noFEC)
+		logMatch(t, c.name+" alice→bob", r.aToB)
+		t.Logf("%s: alice's packets lost %d of %d; bob recovered %d by FEC, concealed %d; alice heard loss %.1f%% reported",
+			c.name, r.lostA, r.sentA, r.statsB.Recovered, r.statsB.Concealed, 100*r.statsA.RemoteLoss)
+		corr[c.name] = r.aToB.SegmentCorr
+		if c.loss > 0 && !c.noFEC && r.statsB.Recovered == 0 {
+			t.Errorf("%s: no frame recovered by FEC", c.name)
+		}
+	}
+	// Graceful: a lost frame costs its own 20 ms, not the call.
+	for _, name := range []string{"5% FEC", "10% FEC", "5% no FEC", "10% no FEC"} {
+		if corr[name] < 0.85*corr["0%"] {
+			t.Errorf("%s: match %.3f against %.3f without loss: not graceful", name, corr[name], corr["0%"])
+		}
+	}
+	if corr["5% FEC"] <= corr["5% no FEC"] {
+		t.Errorf("at 5%% loss: %.3f with FEC, %.3f without: FEC did not help", corr["5% FEC"], corr["5% no FEC"])
+	}
+}
+
+// TestVoiceNeedsAudio: a session opened without audio has no track.
+func TestVoiceNeedsAudio(t *testing.T) {
+	net := newTestCA(t)
+	alice := Config{Certificate: net.user("alice"), Roots: net.roots, Remote: "bob", IPFilter: loopbackOnly}
+	bob := Config{Certificate: net.user("bob"), Roots: net.roots, Remote: "alice", IPFilter: loopbackOnly, Audio: true}
+	a, b, errA, errB := connect(t, alice, bob, nil)
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	for _, s := range []*Session{a, b} {
+		_, err := s.StartVoice(VoiceConfig{Mic: newSlicePlayer(nil), Speaker: &recorder{}})
+		if err == nil || !strings.Contains(err.Error(), "no audio track") {
+			t.Errorf("StartVoice on %s's session: %v", s.Remote(), err)
+		}
+	}
+}
+
+// TestVoiceIdentityMismatch: a call whose answerer's DTLS certificate
+// is not the callee's fails with ErrIdentity before any sound flows.
+func TestVoiceIdentityMismatch(t *testing.T) {
+	checkLeaks(t)
+	net := newTestCA(t)
+	alice := Config{Certificate: net.user("alice"), Roots: net.roots, Remote: "bob", IPFilter: loopbackOnly, Audio: true}
+	mallory := Config{Certificate: net.user("mallory"), Roots: net.roots, Remote: "alice", IPFilter: loopbackOnly, Audio: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	p := dialPair(ctx, t, alice, mallory)
+	t.Cleanup(p.close)
+	if !errors.Is(p.errA, ErrIdentity) || !strings.Contains(p.errA.Error(), `names "mallory", expected "bob"`) {
+		t.Fatalf("alice dialling bob, answered by mallory: %v", p.errA)
+	}
+}
