@@ -54,6 +54,12 @@ type Config struct {
 	Overlay OverlayConfig
 	// Promotion says whether and when the client becomes a super-peer.
 	Promotion PromotionConfig
+	// RingTimeout is how long a call rings unanswered; if zero,
+	// DefaultRingTimeout.
+	RingTimeout time.Duration
+	// Ringtone is a WAV file played on the system's speaker while an
+	// incoming call rings; none if empty.
+	Ringtone []byte
 }
 
 // Identity is who the client is logged in as, from its certificate.
@@ -76,8 +82,9 @@ type Client struct {
 	log    *slog.Logger
 	events eventBus
 
-	mu      sync.Mutex // guards session
-	session *session
+	mu         sync.Mutex // guards session, autoAnswer
+	session    *session
+	autoAnswer AudioDevices
 }
 
 type session struct {

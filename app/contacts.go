@@ -262,8 +262,11 @@ func (c *Client) onSignal(o *online, sig *wire.Signal) error {
 		})
 		return nil
 	}
-	if sig.Kind == kindSession {
+	switch sig.Kind {
+	case kindSession:
 		return c.onSessionSignal(o, sig.From, sig.Payload)
+	case kindCall:
+		return c.onCallSignal(o, sig.From, sig.Payload)
 	}
 	c.events.publish(SignalReceived{From: sig.From, Kind: sig.Kind, Payload: sig.Payload})
 	return nil

@@ -81,6 +81,7 @@ type online struct {
 	check       chan string // contacts to look up now
 	ice         iceCache
 	sessions    sessions
+	calls       calls
 	promo       promotion
 	rehome      chan struct{} // attached to a (new) super-peer; capacity 1
 
@@ -188,6 +189,7 @@ func (c *Client) GoOffline() {
 		c.tellWatchers(ctx, o, presence.Offline)
 		cancel()
 	}
+	c.endCalls(o, "offline")
 	o.sessions.closeAll()
 	o.cancel()
 	o.wg.Wait()

@@ -144,7 +144,7 @@ func (c *Client) sessionConfig(ctx context.Context, sess *session, o *online, us
 		IPFilter:    iceIPFilter(),
 		Logger:      c.log,
 		Send: func(ctx context.Context, m media.Message) error {
-			b, err := encodeSessionSignal(o.peer.Home().Addr, m)
+			b, err := encodeSessionSignal(o.peer.Home().Addr, m, "")
 			if err != nil {
 				return err
 			}
@@ -260,7 +260,7 @@ func (t *sessions) closeAll() {
 // onSessionSignal takes a session message from user: a new offer (for an
 // interactive client), or a message for a session in progress.
 func (c *Client) onSessionSignal(o *online, from string, payload []byte) error {
-	replyVia, m, err := decodeSessionSignal(payload)
+	replyVia, callID, m, err := decodeSessionSignal(payload)
 	if err != nil {
 		return wire.Errorf(wire.ErrBadRequest, "%v", err)
 	}
@@ -286,6 +286,9 @@ func (c *Client) onSessionSignal(o *online, from string, payload []byte) error {
 			return wire.Errorf(wire.ErrBadRequest, "%v", err)
 		}
 		return nil
+	}
+	if m.Kind == media.KindOffer && callID != "" {
+		return c.onCallOffer(o, from, replyVia, callID, m)
 	}
 	if m.Kind != media.KindOffer {
 		// For a session this program does not hold (another program of
@@ -346,31 +349,36 @@ func (c *Client) answer(ctx context.Context, o *online, user, via string, offer 
 type sessionSignal struct {
 	Via string          `json:"via"`
 	M   json.RawMessage `json:"m"`
+	// Call names the call a session is for (its offer carries audio).
+	Call string `json:"call,omitempty"`
 }
 
-func encodeSessionSignal(via string, m media.Message) ([]byte, error) {
+func encodeSessionSignal(via string, m media.Message, call string) ([]byte, error) {
 	b, err := m.Encode()
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(sessionSignal{Via: via, M: b})
+	return json.Marshal(sessionSignal{Via: via, M: b, Call: call})
 }
 
 // decodeSessionSignal reads a "session" signal's payload (at most
 // media.MaxMessage and an address).
-func decodeSessionSignal(b []byte) (string, media.Message, error) {
+func decodeSessionSignal(b []byte) (string, string, media.Message, error) {
 	if len(b) > media.MaxMessage+512 {
-		return "", media.Message{}, fmt.Errorf("session signal of %d bytes", len(b))
+		return "", "", media.Message{}, fmt.Errorf("session signal of %d bytes", len(b))
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var s sessionSignal
 	if err := dec.Decode(&s); err != nil {
-		return "", media.Message{}, fmt.Errorf("session signal: %v", err)
+		return "", "", media.Message{}, fmt.Errorf("session signal: %v", err)
 	}
 	if err := bootstrap.CheckHostPort(s.Via); err != nil {
-		return "", media.Message{}, fmt.Errorf("session signal: reply address %q: %v", s.Via, err)
+		return "", "", media.Message{}, fmt.Errorf("session signal: reply address %q: %v", s.Via, err)
+	}
+	if s.Call != "" && !validCallID(s.Call) {
+		return "", "", media.Message{}, fmt.Errorf("session signal: call ID %q is not 32 lowercase hex digits", s.Call)
 	}
 	m, err := media.DecodeMessage(s.M)
-	return s.Via, m, err
+	return s.Via, s.Call, m, err
 }
