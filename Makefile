@@ -15,9 +15,11 @@ deps:
 build: deps servers
 	$(GO) build -o $(BIN)/soitto .
 
-# Servers and the CLI build without cgo.
+# Servers build without cgo; soitto-cli with it, for audio (libopus,
+# miniaudio, speexdsp).
 servers:
-	CGO_ENABLED=0 $(GO) build -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/ $$($(GO) list ./cmd/... | grep -v /soitto-cli$$)
+	$(GO) build -o $(BIN)/ ./cmd/soitto-cli
 
 vet:
 	$(GO) vet ./...

@@ -12,6 +12,9 @@ pkgs=(
   postgresql                                       # the PostgreSQL account store's tests
   coturn                                           # a TURN/STUN peer nobody here wrote (interop tests)
   iproute2 iptables                                # real NATs in network namespaces (e2e test)
+  libopus-dev libopusfile-dev libspeexdsp-dev      # Opus, echo cancellation (cgo)
+  pulseaudio pulseaudio-utils                      # a null sink for the system-device audio test
+  espeak-ng sox                                    # speech WAVs for the call tests
 )
 
 missing=()

@@ -34,17 +34,24 @@ Commands:
   whoami          show the current identity and certificate
   search USER     find USER's presence; print it and the rounds it took
   status STATE    online, away, dnd or invisible (a running listen publishes it at once)
-  listen [--super-peer [--super-peer-listen HOST:PORT] [--super-peer-uptime D]]
-                  stay online; print one line per event until interrupted. With
+  listen [--auto-answer] [--mic SRC] [--speaker SINK]
+         [--super-peer [--super-peer-listen HOST:PORT] [--super-peer-uptime D]]
+                  stay online; print one line per event until interrupted.
+                  --auto-answer takes every call with SRC and SINK. With
                   --super-peer, become a super-peer when this machine has a public
                   address, mains power and D online (default 1h), and step down
                   when that stops being true
   ping USER [-c N]
                   open a P2P session to USER (who must be online); print the
                   path it took (direct or relay, UDP or TCP) and N round-trip times
+  call USER [--mic SRC] [--speaker SINK] [--duration D]
+                  ring USER; once answered, talk for D (default: until either
+                  side hangs up or this is interrupted) and hang up
   net             NAT type, mapped address, attached super-peer, relay
   contacts list|add USER|remove USER
 
+SRC is FILE.wav, tone:HZ, silence or default (the system's microphone; or
+default:NAME); SINK is FILE.wav, null or default (or default:NAME).
 The password comes from $SOITTO_PASSWORD, else a terminal prompt.
 Exit status is 0 on success; otherwise a one-line reason goes to stderr.
 
@@ -55,6 +62,7 @@ type cli struct {
 	client *app.Client
 	json   bool
 	out    io.Writer
+	errOut io.Writer
 	in     *os.File
 }
 
@@ -90,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	x := &cli{client: c, json: *asJSON, out: stdout, in: os.Stdin}
+	x := &cli{client: c, json: *asJSON, out: stdout, errOut: stderr, in: os.Stdin}
 	if err := x.dispatch(ctx, fs.Args()); err != nil {
 		fmt.Fprintf(stderr, "soitto-cli: %s\n", oneLine(err.Error()))
 		if errors.Is(err, errUsage) {
@@ -105,7 +113,7 @@ var errUsage = errors.New("usage")
 
 func (x *cli) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: no command (register, login, whoami, search, status, listen, ping, net, contacts); see --help", errUsage)
+		return fmt.Errorf("%w: no command (register, login, whoami, search, status, listen, call, ping, net, contacts); see --help", errUsage)
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -144,11 +152,20 @@ func (x *cli) dispatch(ctx context.Context, args []string) error {
 		promote := lfs.Bool("super-peer", false, "")
 		spListen := lfs.String("super-peer-listen", "", "")
 		spUptime := lfs.Duration("super-peer-uptime", time.Hour, "")
+		auto := lfs.Bool("auto-answer", false, "")
+		mic := lfs.String("mic", "default", "")
+		speaker := lfs.String("speaker", "default", "")
 		if err := lfs.Parse(rest); err != nil || lfs.NArg() != 0 {
-			return fmt.Errorf("%w: listen [--super-peer [--super-peer-listen HOST:PORT] [--super-peer-uptime D]]", errUsage)
+			return fmt.Errorf("%w: listen [--auto-answer] [--mic SRC] [--speaker SINK] [--super-peer [--super-peer-listen HOST:PORT] [--super-peer-uptime D]]", errUsage)
 		}
 		if *promote {
 			x.client.SetPromotion(app.PromotionConfig{Consent: true, Listen: *spListen, MinUptime: *spUptime})
+		}
+		if *auto {
+			if err := checkDevices(*mic, *speaker); err != nil {
+				return fmt.Errorf("listen: %w", err)
+			}
+			x.client.SetAutoAnswer(x.devices(*mic, *speaker))
 		}
 		return x.listen(ctx)
 	case "contacts":
@@ -158,6 +175,17 @@ func (x *cli) dispatch(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: net takes no arguments", errUsage)
 		}
 		return x.net(ctx)
+	case "call":
+		cfs := flag.NewFlagSet("call", flag.ContinueOnError)
+		cfs.SetOutput(io.Discard)
+		mic := cfs.String("mic", "default", "")
+		speaker := cfs.String("speaker", "default", "")
+		duration := cfs.Duration("duration", 0, "")
+		user, err := parseInterleaved(cfs, rest)
+		if err != nil || len(user) != 1 || *duration < 0 {
+			return fmt.Errorf("%w: call USER [--mic SRC] [--speaker SINK] [--duration D]", errUsage)
+		}
+		return x.call(ctx, user[0], *mic, *speaker, *duration)
 	case "ping":
 		pfs := flag.NewFlagSet("ping", flag.ContinueOnError)
 		pfs.SetOutput(io.Discard)
@@ -178,7 +206,7 @@ func (x *cli) dispatch(ctx context.Context, args []string) error {
 		}
 		return x.ping(ctx, user[0], *count)
 	}
-	return fmt.Errorf("%w: unknown command %q (register, login, whoami, search, status, listen, ping, net, contacts)", errUsage, cmd)
+	return fmt.Errorf("%w: unknown command %q (register, login, whoami, search, status, listen, call, ping, net, contacts)", errUsage, cmd)
 }
 
 func (x *cli) register(ctx context.Context, user string) error {
@@ -285,3 +313,19 @@ func (x *cli) password(prompt string, confirm bool) (string, error) {
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
+
+// parseInterleaved parses fs's flags before and after the positional
+// arguments, which it returns.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			pos, args = append(pos, args[0]), args[1:]
+		}
+	}
+	return pos, nil
+}

@@ -228,6 +228,9 @@ func (x *cli) event(e app.Event) error {
 			line += ", no relay"
 		}
 		obj = map[string]any{"event": "net", "nat_type": r.NATType, "relay": r.Relay}
+	case app.CallChanged:
+		line = callText(e.Call, time.Time{})
+		obj = callObject(e.Call, time.Time{})
 	case app.SignalReceived:
 		line = fmt.Sprintf("signal %s from %s (%d bytes)", e.Kind, e.From, len(e.Payload))
 		obj = map[string]any{"event": "signal", "from": e.From, "kind": e.Kind, "bytes": len(e.Payload)}

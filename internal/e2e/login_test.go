@@ -19,20 +19,33 @@ import (
 )
 
 // buildBinaries builds the named commands without cgo, as servers are
-// shipped, into a temporary folder.
+// shipped, into a temporary folder. soitto-cli built so has no audio;
+// buildWithAudio builds it with cgo.
 func buildBinaries(t *testing.T, names ...string) string {
 	t.Helper()
 	dir := t.TempDir()
+	goBuild(t, dir, "0", names...)
+	return dir
+}
+
+// buildWithAudio adds soitto-cli with audio (cgo: Opus, miniaudio) to
+// the binaries in dir.
+func buildWithAudio(t *testing.T, dir string) {
+	t.Helper()
+	goBuild(t, dir, "1", "soitto-cli")
+}
+
+func goBuild(t *testing.T, dir, cgo string, names ...string) {
+	t.Helper()
 	args := []string{"build", "-o", dir + "/"}
 	for _, n := range names {
 		args = append(args, "soitto/cmd/"+n)
 	}
 	cmd := exec.Command("go", args...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return dir
 }
 
 func freeAddr(t *testing.T) string {

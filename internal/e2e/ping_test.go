@@ -16,32 +16,7 @@ import (
 func TestPingLocal(t *testing.T) {
 	bin := buildBinaries(t, "soitto-login", "soitto-node", "soitto-cli")
 	cli := filepath.Join(bin, "soitto-cli")
-	loginDir := filepath.Join(t.TempDir(), "login")
-	loginAddr := freeAddr(t)
-	addrs := []string{freeAddr(t), freeAddr(t)}
-	if r := runCmd(t, nil, filepath.Join(bin, "soitto-login"), "init", "--dir", loginDir, "--listen", loginAddr, "--bootstrap", strings.Join(addrs, ",")); r.code != 0 {
-		t.Fatalf("init: %s", r.stderr)
-	}
-	network := filepath.Join(loginDir, "network.json")
-	startServe(t, filepath.Join(bin, "soitto-login"), loginDir)
-	waitHealthy(t, loginAddr)
-	for i, a := range addrs {
-		nodeDir := filepath.Join(t.TempDir(), fmt.Sprintf("node%d", i))
-		if r := runCmd(t, nil, filepath.Join(bin, "soitto-login"), "node-cert", "--dir", loginDir, "--addr", a, "--out", nodeDir); r.code != 0 {
-			t.Fatalf("node-cert: %s", r.stderr)
-		}
-		// Loopback is a lab: STUN on an ephemeral port, TURN allowed to
-		// relay between loopback addresses.
-		host := strings.Split(a, ":")[0]
-		startProc(t, filepath.Join(bin, "soitto-node"), "--network", network, "--listen", a, "--data", nodeDir,
-			"--stabilize", "200ms", "--fix-fingers", "100ms", "--check-predecessor", "300ms", "--keepalive", "2s",
-			"--stun", host+":0", "--turn", host+":0", "--turn-lab")
-	}
-	profiles := t.TempDir()
-	as := func(user string) []string {
-		return []string{"SOITTO_PASSWORD=" + user + "'s password", "XDG_DATA_HOME=" + filepath.Join(profiles, user),
-			"SOITTO_NETWORK=" + network, "SOITTO_ICE_NETWORKS=127.0.0.0/8"}
-	}
+	as := localNetwork(t, bin)
 	for _, u := range []string{"alice", "bob"} {
 		if r := runCmd(t, as(u), cli, "register", u); r.code != 0 {
 			t.Fatalf("register %s: %s", u, r.stderr)
@@ -79,5 +54,39 @@ func TestPingLocal(t *testing.T) {
 	t.Logf("alice$ soitto-cli net\n%s", r.stdout)
 	if r.code != 0 || !strings.Contains(r.stdout, "NAT         open") || !strings.Contains(r.stdout, "relay       available") {
 		t.Errorf("net: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// localNetwork starts a login server and two super-peers (STUN, and TURN
+// in lab mode) on loopback from the binaries in bin, and returns the
+// environment that runs soitto-cli as a user of it, with a profile of
+// its own.
+func localNetwork(t *testing.T, bin string) func(user string) []string {
+	t.Helper()
+	loginDir := filepath.Join(t.TempDir(), "login")
+	loginAddr := freeAddr(t)
+	addrs := []string{freeAddr(t), freeAddr(t)}
+	if r := runCmd(t, nil, filepath.Join(bin, "soitto-login"), "init", "--dir", loginDir, "--listen", loginAddr, "--bootstrap", strings.Join(addrs, ",")); r.code != 0 {
+		t.Fatalf("init: %s", r.stderr)
+	}
+	network := filepath.Join(loginDir, "network.json")
+	startServe(t, filepath.Join(bin, "soitto-login"), loginDir)
+	waitHealthy(t, loginAddr)
+	for i, a := range addrs {
+		nodeDir := filepath.Join(t.TempDir(), fmt.Sprintf("node%d", i))
+		if r := runCmd(t, nil, filepath.Join(bin, "soitto-login"), "node-cert", "--dir", loginDir, "--addr", a, "--out", nodeDir); r.code != 0 {
+			t.Fatalf("node-cert: %s", r.stderr)
+		}
+		// Loopback is a lab: STUN on an ephemeral port, TURN allowed to
+		// relay between loopback addresses.
+		host := strings.Split(a, ":")[0]
+		startProc(t, filepath.Join(bin, "soitto-node"), "--network", network, "--listen", a, "--data", nodeDir,
+			"--stabilize", "200ms", "--fix-fingers", "100ms", "--check-predecessor", "300ms", "--keepalive", "2s",
+			"--stun", host+":0", "--turn", host+":0", "--turn-lab")
+	}
+	profiles := t.TempDir()
+	return func(user string) []string {
+		return []string{"SOITTO_PASSWORD=" + user + "'s password", "XDG_DATA_HOME=" + filepath.Join(profiles, user),
+			"SOITTO_NETWORK=" + network, "SOITTO_ICE_NETWORKS=127.0.0.0/8"}
 	}
 }
