@@ -64,6 +64,7 @@ func run(args []string, stderr io.Writer) int {
 	slog.SetDefault(log)
 
 	cfg.Logger = log
+	cfg.Ringtone = assets.Ringtone
 	c, err := app.New(*cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "soitto: %v\n", err)

@@ -1,5 +1,5 @@
 // Package assets holds the files Soitto embeds in its binary: the app icon
-// now, ringtones later. Only the window (ui/ and main.go) imports it, so
+// and the ringtone. Only the window (ui/ and main.go) imports it, so
 // the Fyne resource type here never reaches the client core or the servers.
 package assets
 
@@ -14,6 +14,12 @@ import (
 //
 //go:embed icon.png
 var iconPNG []byte
+
+// Ringtone is what an incoming call plays while it rings: a short
+// three-note chime and a second of quiet, 16 kHz mono.
+//
+//go:embed ring.wav
+var Ringtone []byte
 
 // Icon is the app icon, for the window, the taskbar and the sign-in screen.
 var Icon fyne.Resource = fyne.NewStaticResource("soitto.png", iconPNG)

@@ -39,6 +39,8 @@ func (u *UI) startBridge() {
 func (u *UI) bridge(events <-chan app.Event) {
 	t := time.NewTicker(tickInterval)
 	defer t.Stop()
+	callTick := time.NewTicker(time.Second) // the call's timer
+	defer callTick.Stop()
 	for {
 		select {
 		case <-u.ctx.Done():
@@ -64,9 +66,19 @@ func (u *UI) bridge(events <-chan app.Event) {
 				u.post(func() { u.home.updateContact(e.Contact) })
 			case app.NetChanged:
 				u.post(func() { u.home.net.set(e.Report) })
+			case app.CallChanged:
+				u.post(func() { u.callChanged(e.Call) })
+			case app.DeviceWarning:
+				u.post(func() { u.call.warn(e.Text) })
 			}
 		case <-t.C:
 			u.post(u.home.tick)
+		case <-callTick.C:
+			u.post(func() {
+				if u.call.call.State == app.CallActive {
+					u.call.refresh()
+				}
+			})
 		}
 	}
 }

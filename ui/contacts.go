@@ -138,6 +138,7 @@ type contactRow struct {
 	dot    *dot
 	label  *widget.Label
 	status *widget.RichText
+	call   *widget.Button
 	remove *widget.Button
 }
 
@@ -148,6 +149,8 @@ func newContactRow(h *homeScreen) *contactRow {
 	r.status = newMuted("", theme.SizeNameCaptionText, fyne.TextAlignLeading)
 	r.remove = widget.NewButtonWithIcon("", theme.ContentRemoveIcon(), func() { h.confirmRemove(r.name) })
 	r.remove.Importance = widget.LowImportance
+	r.call = widget.NewButtonWithIcon("", iconPhone, func() { h.u.startCall(r.name) })
+	r.call.Importance = widget.LowImportance
 	r.ExtendBaseWidget(r)
 	return r
 }
@@ -161,6 +164,11 @@ func (r *contactRow) set(c app.Contact) {
 		text = "Looking…"
 	}
 	setRichText(r.status, text)
+	if c.Status == presence.Offline {
+		r.call.Disable()
+	} else {
+		r.call.Enable()
+	}
 }
 
 func (r *contactRow) CreateRenderer() fyne.WidgetRenderer {
@@ -168,7 +176,7 @@ func (r *contactRow) CreateRenderer() fyne.WidgetRenderer {
 	text := container.New(layout.NewCustomPaddedVBoxLayout(-3*pad), r.label, r.status)
 	return widget.NewSimpleRenderer(container.NewBorder(nil, nil,
 		container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(20), r.dot)),
-		container.NewCenter(r.remove), text))
+		container.NewCenter(container.NewHBox(r.call, r.remove)), text))
 }
 
 func (h *homeScreen) confirmRemove(name string) {
@@ -195,7 +203,9 @@ type searchPanel struct {
 	name    *widget.Label
 	info    *widget.RichText
 	addBtn  *widget.Button
+	callBtn *widget.Button
 	found   string // the user the result is about
+	online  bool   // and they are online
 	busy    bool
 	lastErr string
 }
@@ -212,10 +222,12 @@ func newSearchPanel(h *homeScreen) *searchPanel {
 	p.info = newMuted("", theme.SizeNameCaptionText, fyne.TextAlignLeading)
 	p.info.Wrapping = fyne.TextWrapWord
 	p.addBtn = widget.NewButtonWithIcon("Add", theme.ContentAddIcon(), p.add)
+	p.callBtn = widget.NewButtonWithIcon("", iconPhone, func() { h.u.startCall(p.found) })
+	p.callBtn.Importance = widget.LowImportance
 	pad := theme.Padding()
 	p.result = container.NewBorder(nil, nil,
 		container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(20), p.dot)),
-		container.NewCenter(p.addBtn),
+		container.NewCenter(container.NewHBox(p.callBtn, p.addBtn)),
 		container.New(layout.NewCustomPaddedVBoxLayout(-3*pad), p.name, p.info))
 	p.result.Hide()
 	p.root = newCard(container.NewVBox(container.NewBorder(nil, nil, nil, p.button, p.entry), p.result))
@@ -224,7 +236,7 @@ func newSearchPanel(h *homeScreen) *searchPanel {
 
 func (p *searchPanel) reset() {
 	p.entry.SetText("")
-	p.found = ""
+	p.found, p.online = "", false
 	p.result.Hide()
 }
 
@@ -236,7 +248,7 @@ func (p *searchPanel) run() {
 	}
 	p.busy = true
 	p.button.Disable()
-	p.found = ""
+	p.found, p.online = "", false
 	p.name.SetText(user)
 	p.dot.SetStatus(presence.Offline)
 	setRichText(p.info, "Searching the network…")
@@ -269,13 +281,20 @@ func (p *searchPanel) show(user string, res app.SearchResult, err error) {
 			st = presence.Offline
 		}
 		p.dot.SetStatus(st)
+		p.online = st != presence.Offline
 		setRichText(p.info, statusLabel(st)+" · "+rounds)
 	}
 	p.refreshAdd()
 }
 
-// refreshAdd shows Add for a user found who is not a contact yet.
+// refreshAdd shows Add for a user found who is not a contact yet, and
+// Call for one who is online.
 func (p *searchPanel) refreshAdd() {
+	if p.found != "" && p.online && p.found != p.h.id.Username {
+		p.callBtn.Show()
+	} else {
+		p.callBtn.Hide()
+	}
 	_, isContact := p.h.contact(p.found)
 	if p.found == "" || isContact || p.found == p.h.id.Username {
 		p.addBtn.Hide()

@@ -135,7 +135,12 @@ func newHomeScreen(u *UI) *homeScreen {
 		fieldName("Public address"), h.net.mapped,
 		fieldName("Relay"), h.net.relay,
 	)
-	h.account = container.NewVBox(h.signedInAs, widget.NewSeparator(), details, widget.NewSeparator(), h.net.superPeer)
+	echo := widget.NewCheck("Echo cancellation and noise suppression", func(on bool) {
+		h.u.echo = on
+		h.u.app.Preferences().SetBool(prefEcho, on)
+	})
+	echo.SetChecked(h.u.app.Preferences().BoolWithFallback(prefEcho, true))
+	h.account = container.NewVBox(h.signedInAs, widget.NewSeparator(), details, widget.NewSeparator(), h.net.superPeer, echo)
 
 	body := container.NewBorder(
 		container.NewVBox(

@@ -33,7 +33,15 @@ type UI struct {
 
 	signIn *signInScreen
 	home   *homeScreen
+	call   *callView
+	ring   *incoming         // the incoming call's dialog, if one rings
 	shown  fyne.CanvasObject // the screen in the window
+	// echo: echo cancellation, noise suppression and level control on
+	// the system's devices (the account dialog's setting).
+	echo bool
+	// devices opens a call's sound devices: the system's (tests use
+	// tones).
+	devices func(echo bool) app.AudioDevices
 }
 
 // New builds Soitto's screens into w for client c, sets Soitto's theme on
@@ -51,6 +59,9 @@ func newUI(a fyne.App, w fyne.Window, c *app.Client, do func(func())) *UI {
 	w.SetPadded(false) // the screens pad themselves; the home header runs edge to edge
 	u.signIn = newSignInScreen(u)
 	u.home = newHomeScreen(u)
+	u.call = newCallView(u)
+	u.devices = c.SystemDevices
+	u.echo = a.Preferences().BoolWithFallback(prefEcho, true)
 	u.show(u.signIn.root)
 	u.startBridge()
 	return u
@@ -88,6 +99,9 @@ func (u *UI) showHome(id app.Identity) {
 	u.show(u.home.root)
 	u.goOnline()
 }
+
+// prefEcho is the preference that keeps the echo setting.
+const prefEcho = "echo-cancellation"
 
 // SignedIn reports whether the home screen is showing.
 func (u *UI) SignedIn() bool { return u.shown == u.home.root }
