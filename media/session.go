@@ -59,6 +59,10 @@ const (
 	closeTimeout = 2 * time.Second  // the close message, best effort
 	closeWait    = 10 * time.Second // Close, for the connection to stop
 	maxPending   = 64               // remote candidates before the remote description
+
+	audioDisconnected = 5 * time.Second  // ICE, for sessions with audio
+	audioFailed       = 10 * time.Second // after disconnected
+	audioKeepalive    = 2 * time.Second
 )
 
 // errNotYet: the DTLS handshake has not completed, so there is no remote
@@ -365,6 +369,12 @@ func settingEngine(cfg Config, log *slog.Logger) webrtc.SettingEngine {
 		se.SetRelayAcceptanceMinWait(0)
 	default:
 		se.SetRelayAcceptanceMinWait(DefaultRelayWait)
+	}
+	if cfg.Audio {
+		// A call whose path is gone is over sooner than pion's 30 s:
+		// disconnected after 5 s without a check answered, failed 10 s
+		// later (a Wi-Fi roam survives; a crashed peer ends the call).
+		se.SetICETimeouts(audioDisconnected, audioFailed, audioKeepalive)
 	}
 	// No multicast DNS: host candidates carry real addresses, and no
 	// query leaves for 224.0.0.251.

@@ -89,6 +89,24 @@ func TestCallLocal(t *testing.T) {
 			t.Errorf("%s: the recording does not match what was said", c.name)
 		}
 	}
+
+	// The caller crashes mid-call (kill -9: no hang-up is sent): bob's
+	// call ends by itself once the path is gone, saying so.
+	crash := exec.Command(cli, "call", "bob", "--mic", "tone:440", "--speaker", "null")
+	crash.Env = append(os.Environ(), as("alice")...)
+	if err := crash.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { crash.Process.Kill(); crash.Wait() })
+	bob.expect(t, "call from alice active", 20*time.Second)
+	time.Sleep(time.Second)
+	killed := time.Now()
+	crash.Process.Kill()
+	line := bob.expect(t, "call from alice ended", 40*time.Second)
+	t.Logf("alice killed; %v later bob's listen says: %s", time.Since(killed).Round(100*time.Millisecond), line)
+	if !strings.Contains(line, "failed (connection lost") {
+		t.Errorf("after the caller crashed: %q", line)
+	}
 }
 
 type exitError struct{ r result }
