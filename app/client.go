@@ -82,9 +82,10 @@ type Client struct {
 	log    *slog.Logger
 	events eventBus
 
-	mu         sync.Mutex // guards session, autoAnswer
-	session    *session
-	autoAnswer AudioDevices
+	mu                   sync.Mutex // guards session, autoAnswer, micName, speakerName
+	session              *session
+	autoAnswer           AudioDevices
+	micName, speakerName string // the system's devices for calls; "" default
 }
 
 type session struct {

@@ -43,12 +43,15 @@ func (DeviceWarning) isEvent() {}
 // DeviceWarning says so: the call still connects.
 func (c *Client) SystemDevices(echo bool) AudioDevices {
 	return func() (audio.Source, audio.Sink, error) {
-		mic, err := audio.OpenMic("")
+		c.mu.Lock()
+		micName, spkName := c.micName, c.speakerName
+		c.mu.Unlock()
+		mic, err := audio.OpenMic(micName)
 		if err != nil {
 			c.events.publish(DeviceWarning{Text: fmt.Sprintf("No microphone (%v): the other side hears silence", err)})
 			mic = audio.Silence()
 		}
-		spk, err := audio.OpenSpeaker("")
+		spk, err := audio.OpenSpeaker(spkName)
 		if err != nil {
 			c.events.publish(DeviceWarning{Text: fmt.Sprintf("No speaker (%v): you will not hear the other side", err)})
 			spk = audio.Null()
@@ -67,4 +70,17 @@ func (c *Client) SystemDevices(echo bool) AudioDevices {
 		}
 		return m, s, nil
 	}
+}
+
+// SetSoundDevices chooses the system's microphone and speaker by name
+// (see SoundDevices) for the calls to come; "" is the system's default.
+func (c *Client) SetSoundDevices(mic, speaker string) {
+	c.mu.Lock()
+	c.micName, c.speakerName = mic, speaker
+	c.mu.Unlock()
+}
+
+// SoundDevices lists the system's microphones and speakers.
+func (c *Client) SoundDevices() (mics, speakers []audio.DeviceInfo, err error) {
+	return audio.Devices()
 }

@@ -22,7 +22,10 @@ func (c *Client) playRingtone(o *online, k *call) {
 		c.log.Warn("ringtone unreadable", "err", err)
 		return
 	}
-	spk, err := audio.OpenSpeaker("")
+	c.mu.Lock()
+	name := c.speakerName
+	c.mu.Unlock()
+	spk, err := audio.OpenSpeaker(name)
 	if err != nil {
 		c.log.Info("no speaker for the ringtone", "err", err)
 		return

@@ -50,6 +50,10 @@ type homeScreen struct {
 
 	net *netStatus
 
+	mic, speaker *widget.Select // the call devices, in the account dialog
+	// settingDevices is set while the code, not the user, moves them.
+	settingDevices bool
+
 	id        app.Identity // the session shown; zero when signed out
 	connected string       // the super-peer attached to; "" when not
 }
@@ -140,7 +144,14 @@ func newHomeScreen(u *UI) *homeScreen {
 		h.u.app.Preferences().SetBool(prefEcho, on)
 	})
 	echo.SetChecked(h.u.app.Preferences().BoolWithFallback(prefEcho, true))
-	h.account = container.NewVBox(h.signedInAs, widget.NewSeparator(), details, widget.NewSeparator(), h.net.superPeer, echo)
+	h.mic = widget.NewSelect(nil, func(string) { h.devicesPicked() })
+	h.speaker = widget.NewSelect(nil, func(string) { h.devicesPicked() })
+	sound := container.New(layout.NewFormLayout(),
+		fieldName("Microphone"), h.mic,
+		fieldName("Speaker"), h.speaker,
+	)
+	h.account = container.NewVBox(h.signedInAs, widget.NewSeparator(), details, widget.NewSeparator(), h.net.superPeer,
+		widget.NewSeparator(), sound, echo)
 
 	body := container.NewBorder(
 		container.NewVBox(
@@ -163,8 +174,13 @@ func newHomeScreen(u *UI) *homeScreen {
 // showAccount shows the account's details: the certificate, the login
 // server and the super-peer.
 func (h *homeScreen) showAccount() {
-	d := dialog.NewCustom("Account", "Close", container.New(layout.NewCustomPaddedLayout(0, 0, 0, 0), h.account), h.u.win)
-	d.Resize(fyne.NewSize(min(h.u.win.Canvas().Size().Width-32, 400), 0))
+	h.loadDevices()
+	// Scrolls when the window is shorter than the details.
+	scroll := container.NewVScroll(h.account)
+	win := h.u.win.Canvas().Size()
+	scroll.SetMinSize(fyne.NewSize(0, min(h.account.MinSize().Height, win.Height-140)))
+	d := dialog.NewCustom("Account", "Close", scroll, h.u.win)
+	d.Resize(fyne.NewSize(min(win.Width-32, 400), 0))
 	d.Show()
 }
 

@@ -61,6 +61,7 @@ func newUI(a fyne.App, w fyne.Window, c *app.Client, do func(func())) *UI {
 	u.home = newHomeScreen(u)
 	u.call = newCallView(u)
 	u.devices = c.SystemDevices
+	u.restoreDevices()
 	u.echo = a.Preferences().BoolWithFallback(prefEcho, true)
 	u.show(u.signIn.root)
 	u.startBridge()
