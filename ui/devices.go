@@ -77,4 +77,3 @@ func (h *homeScreen) devicesPicked() {
 	p.SetString(prefSpeaker, spk)
 	h.u.client.SetSoundDevices(mic, spk)
 }
-
