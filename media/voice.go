@@ -49,6 +49,7 @@ type Voice struct {
 	closed sync.Once
 
 	firstIn chan struct{} // closed at the first packet received
+	ready   chan struct{} // the jitter buffer holds its target: start playing
 	first   sync.Once
 
 	mu       sync.Mutex // guards jb, counters below
@@ -110,7 +111,7 @@ func (s *Session) StartVoice(cfg VoiceConfig) (*Voice, error) {
 	}
 	v := &Voice{
 		s: s, cfg: cfg, log: cfg.Logger, enc: enc, dec: dec,
-		stop: make(chan struct{}), firstIn: make(chan struct{}),
+		stop: make(chan struct{}), firstIn: make(chan struct{}), ready: make(chan struct{}, 1),
 		jb: audio.NewJitter(), sender: sender,
 	}
 	v.wg.Add(4)
@@ -351,46 +352,87 @@ func (v *Voice) receiveLoop() {
 		v.recvLoss = 1 - float64(min(got, expected))/float64(expected)
 		v.recvB += uint64(len(payload))
 		v.jb.Push(p.SequenceNumber, p.Timestamp, payload, time.Now())
+		ready := v.jb.Ready()
 		v.mu.Unlock()
+		if ready {
+			select {
+			case v.ready <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
-// playLoop plays a frame every 20 ms: the next packet decoded, its
-// recovery from FEC, concealment, or silence while buffering.
+// Playout clock bounds.
+const (
+	// maxCatchUp frames are played at once when the clock wakes late
+	// (a stalled goroutine); beyond that it starts again from now, and
+	// the jitter buffer drops what is left over.
+	maxCatchUp = 5
+)
+
+// playLoop plays a frame every 20 ms on an absolute schedule: the next
+// packet decoded, its recovery from FEC, concealment, or silence while
+// buffering. The schedule starts over when the jitter buffer first
+// holds its target (Ready), so the delay is the target and not the
+// target plus the clock's chance phase; a late wake-up plays the frames
+// it owes.
 func (v *Voice) playLoop() {
 	defer v.wg.Done()
 	frame := make([]int16, audio.FrameSamples)
-	t := time.NewTicker(audio.FrameDuration)
+	next := time.Now().Add(audio.FrameDuration)
+	t := time.NewTimer(audio.FrameDuration)
 	defer t.Stop()
 	for {
 		select {
 		case <-v.stop:
 			return
+		case <-v.ready:
+			next = time.Now() // play now; keep time from here
 		case <-t.C:
 		}
-		v.mu.Lock()
-		play, payload := v.jb.Pop()
-		v.mu.Unlock()
-		var err error
-		switch play {
-		case audio.PlayWait:
-			clear(frame)
-		case audio.PlayPacket:
-			err = v.dec.Decode(payload, frame)
-		case audio.PlayFEC:
-			err = v.dec.DecodeFEC(payload, frame)
-		case audio.PlayConceal:
-			err = v.dec.Conceal(frame)
+		now := time.Now()
+		for n := 0; !next.After(now) && n < maxCatchUp; n++ {
+			if err := v.playFrame(frame); err != nil {
+				v.setErr(fmt.Errorf("media: speaker: %w", err))
+				return
+			}
+			next = next.Add(audio.FrameDuration)
 		}
-		if err != nil {
-			v.log.Debug("audio frame not decoded", "play", play, "err", err)
-			clear(frame)
+		if !next.After(now) {
+			next = now.Add(audio.FrameDuration)
 		}
-		if err := v.cfg.Speaker.Write(frame); err != nil {
-			v.setErr(fmt.Errorf("media: speaker: %w", err))
-			return
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
 		}
+		t.Reset(time.Until(next))
 	}
+}
+
+// playFrame plays the jitter buffer's next turn.
+func (v *Voice) playFrame(frame []int16) error {
+	v.mu.Lock()
+	play, payload := v.jb.Pop()
+	v.mu.Unlock()
+	var err error
+	switch play {
+	case audio.PlayWait:
+		clear(frame)
+	case audio.PlayPacket:
+		err = v.dec.Decode(payload, frame)
+	case audio.PlayFEC:
+		err = v.dec.DecodeFEC(payload, frame)
+	case audio.PlayConceal:
+		err = v.dec.Conceal(frame)
+	}
+	if err != nil {
+		v.log.Debug("audio frame not decoded", "play", play, "err", err)
+		clear(frame)
+	}
+	return v.cfg.Speaker.Write(frame)
 }
 
 // rms is a frame's loudness, 0 to 1.

@@ -7,9 +7,11 @@ import (
 
 // Jitter buffer bounds, in frames of 20 ms.
 const (
-	// MinJitterFrames is the smallest target: one frame of slack for
-	// packets that arrive just after their turn.
-	MinJitterFrames = 1
+	// MinJitterFrames is the smallest target, counted with the frame
+	// about to play: two, so one frame of slack for a packet that
+	// arrives a little after its time (the playout clock starts when
+	// the buffer first holds the target, so the slack is a whole frame).
+	MinJitterFrames = 2
 	// MaxJitterFrames is the largest target, 200 ms: more delay than
 	// that hurts a conversation more than the losses it would save.
 	MaxJitterFrames = 10
@@ -20,6 +22,10 @@ const (
 	// stream stopped (muted, on hold, or a path change), and the next
 	// packet starts a new talk spurt with a fresh buffer.
 	resetAfter = 10
+	// trimWindow pops: when the buffer held more than its target at
+	// every pop of a window, a frame is dropped (clock drift, a lost
+	// playout tick, or jitter that has calmed down).
+	trimWindow = 50
 )
 
 // Play says what the playout clock's turn gives.
@@ -59,11 +65,14 @@ type JitterStats struct {
 }
 
 // Jitter is a jitter buffer for 20 ms Opus packets: Push as packets
-// arrive, Pop once per frame from the playout clock. It sizes its delay
-// to the measured jitter (three times it, between MinJitterFrames and
-// MaxJitterFrames), grows at once when jitter does and shrinks slowly,
-// by skipping a frame when more than two are buffered beyond the target.
-// It is not safe for concurrent use.
+// arrive, Pop once per frame from the playout clock (which should start
+// when Ready first says so). Its target is MinJitterFrames plus three
+// times the measured jitter, up to MaxJitterFrames; it grows at once
+// when jitter does or a packet comes late, and shrinks a frame a second
+// at most. The delay follows the target: a burst beyond it is skipped at
+// once, and a frame is dropped when the buffer has held more than the
+// target for a whole window (a playout clock that lost a tick, or a
+// sender's clock running fast). It is not safe for concurrent use.
 type Jitter struct {
 	slots   [jitterSlots][]byte
 	has     [jitterSlots]bool
@@ -71,6 +80,9 @@ type Jitter struct {
 	started bool   // playing (else buffering)
 	target  int    // frames
 	missing int    // turns in a row without a packet
+	// The least depth seen at a pop in the current window of
+	// trimWindow pops.
+	minDepth, pops int
 
 	// RFC 3550 jitter, in samples (48 kHz), and the last transit time.
 	jitter      float64
@@ -82,7 +94,15 @@ type Jitter struct {
 }
 
 // NewJitter is an empty jitter buffer.
-func NewJitter() *Jitter { return &Jitter{target: 2} }
+func NewJitter() *Jitter { return &Jitter{target: MinJitterFrames} }
+
+// Ready tells whether a buffer that is filling holds its target now:
+// the playout clock should start (Pop will play). A playout clock that
+// starts then, rather than on its own phase, keeps the delay to the
+// target.
+func (j *Jitter) Ready() bool {
+	return !j.started && j.anyBuffered() && j.depthFrames() >= j.target
+}
 
 // Push takes a packet: its RTP sequence number and timestamp, its
 // payload (kept, not copied: the caller must not reuse it), and when it
@@ -138,7 +158,7 @@ func (j *Jitter) measure(ts uint32, arrived time.Time) {
 		}
 	}
 	j.lastTransit, j.haveTransit = transit, true
-	want := MinJitterFrames + int(math.Ceil(3*j.jitter/FrameSamples))
+	want := MinJitterFrames + int(3*j.jitter/FrameSamples)
 	want = min(max(want, MinJitterFrames), MaxJitterFrames)
 	if want > j.target {
 		j.target = want // grow at once
@@ -170,7 +190,7 @@ func (j *Jitter) depthFrames() int {
 
 func (j *Jitter) reset() {
 	j.slots, j.has = [jitterSlots][]byte{}, [jitterSlots]bool{}
-	j.started, j.missing = false, 0
+	j.started, j.missing, j.pops = false, 0, 0
 }
 
 // Pop is the playout clock's turn: what to play for the next frame, and
@@ -182,11 +202,21 @@ func (j *Jitter) Pop() (Play, []byte) {
 		}
 		j.started = true
 	}
-	// Too much delay: skip frames down to the target, oldest first.
-	for j.depthFrames() > j.target+2 {
-		j.take(j.next)
-		j.next++
-		j.stats.Dropped++
+	// Too much delay: after a burst, skip frames down to the target at
+	// once, oldest first; a standing frame too many, at the end of a
+	// window where the buffer never ran down to its target.
+	depth := j.depthFrames()
+	for ; depth > j.target+2; depth-- {
+		j.skip()
+	}
+	if j.pops == 0 || depth < j.minDepth {
+		j.minDepth = depth
+	}
+	if j.pops++; j.pops >= trimWindow {
+		if j.minDepth > j.target {
+			j.skip()
+		}
+		j.pops = 0
 	}
 	if p, ok := j.take(j.next); ok {
 		j.next++
@@ -206,6 +236,13 @@ func (j *Jitter) Pop() (Play, []byte) {
 	}
 	j.stats.Concealed++
 	return PlayConceal, nil
+}
+
+// skip drops the frame whose turn is next.
+func (j *Jitter) skip() {
+	j.take(j.next)
+	j.next++
+	j.stats.Dropped++
 }
 
 func (j *Jitter) take(seq uint16) ([]byte, bool) {

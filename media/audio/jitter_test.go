@@ -180,3 +180,39 @@ func FuzzJitter(f *testing.F) {
 		}
 	})
 }
+
+// TestJitterTrimsStandingDelay: a playout clock that lost a tick leaves
+// a frame too many in the buffer for good; the buffer drops one within
+// a window and the delay is back at the target.
+func TestJitterTrimsStandingDelay(t *testing.T) {
+	j := NewJitter()
+	t0 := time.Now()
+	seq := uint16(0)
+	push := func() {
+		j.Push(seq, uint32(seq)*FrameSamples, []byte{byte(seq)}, t0.Add(time.Duration(seq)*FrameDuration))
+		seq++
+	}
+	for !j.Ready() {
+		push()
+	}
+	if got := j.Stats().Depth; got != time.Duration(MinJitterFrames)*FrameDuration {
+		t.Fatalf("ready at depth %v", got)
+	}
+	for range 20 { // steady: one packet a turn
+		j.Pop()
+		push()
+	}
+	// (Depth is measured here, before the next pop.)
+	if s := j.Stats(); s.Depth != s.Target {
+		t.Fatalf("steady: depth %v at a pop, target %v", s.Depth, s.Target)
+	}
+	push() // a tick lost: one packet more than popped
+	for range 2 * trimWindow {
+		j.Pop()
+		push()
+	}
+	s := j.Stats()
+	if s.Dropped != 1 || s.Depth != s.Target {
+		t.Fatalf("after a lost tick and two windows: dropped %d, depth %v at a pop, target %v", s.Dropped, s.Depth, s.Target)
+	}
+}
