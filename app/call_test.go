@@ -14,31 +14,13 @@ import (
 // callClient is an interactive client whose calls ring for ring.
 func callClient(t *testing.T, env *nettest.Env, user string, ring time.Duration) (*app.Client, <-chan app.Event) {
 	t.Helper()
-	c, err := app.New(app.Config{
+	c := startClient(t, app.Config{
 		ProfilesDir: t.TempDir(), Network: env.NetworkPath, KDF: fastKDF,
 		Overlay:     app.OverlayConfig{PollInterval: time.Hour},
 		RingTimeout: ring,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, user, true)
 	events, stop := c.Subscribe()
 	t.Cleanup(stop)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := c.Register(ctx, user, user+"'s password"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Login(ctx, user, user+"'s password"); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.GoOnline(app.OnlineOptions{Interactive: true}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Logout)
-	if _, err := c.WaitOnline(ctx); err != nil {
-		t.Fatal(err)
-	}
 	return c, events
 }
 

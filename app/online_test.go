@@ -23,10 +23,17 @@ func onlineClient(t *testing.T, env *nettest.Env, user string, interactive bool)
 
 func onlineClientIn(t *testing.T, env *nettest.Env, profiles, user string, interactive bool) *app.Client {
 	t.Helper()
-	c, err := app.New(app.Config{
+	return startClient(t, app.Config{
 		ProfilesDir: profiles, Network: env.NetworkPath, KDF: fastKDF,
 		Overlay: app.OverlayConfig{PollInterval: time.Hour}, // pushes only, so the test sees them work
-	})
+	}, user, interactive)
+}
+
+// startClient makes a client with cfg, registers user, logs in and goes
+// online; it logs out at the end of the test.
+func startClient(t *testing.T, cfg app.Config, user string, interactive bool) *app.Client {
+	t.Helper()
+	c, err := app.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

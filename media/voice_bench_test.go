@@ -650,41 +650,6 @@ func BenchmarkTerminalDelay(b *testing.B) {
 	b.Logf("Opus's delay without a network: %.2f ms (p50 of the clicks)", ms(median(offline)))
 }
 
-// loopPlayer is a microphone that plays pcm over and over, paced by a
-// clock as slicePlayer is.
-type loopPlayer struct {
-	pcm    []int16
-	off    int
-	next   time.Time
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newLoopPlayer(pcm []int16) *loopPlayer {
-	return &loopPlayer{pcm: pcm, closed: make(chan struct{})}
-}
-
-func (p *loopPlayer) Read(frame []int16) error {
-	if p.next.IsZero() {
-		p.next = time.Now()
-	}
-	p.next = p.next.Add(audio.FrameDuration)
-	t := time.NewTimer(time.Until(p.next))
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-p.closed:
-		return audio.ErrClosed
-	}
-	for i := range frame {
-		frame[i] = p.pcm[p.off]
-		p.off = (p.off + 1) % len(p.pcm)
-	}
-	return nil
-}
-
-func (p *loopPlayer) Close() error { p.once.Do(func() { close(p.closed) }); return nil }
-
 // BenchmarkVoiceCPU measures what a call costs in CPU: 1 and then 4
 // calls at once on loopback, both ends of each in this process (so a
 // call is two terminals: two PeerConnections, two Opus encoders and

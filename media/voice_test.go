@@ -21,9 +21,10 @@ import (
 )
 
 // slicePlayer is a microphone that plays samples, paced by a clock,
-// then EOF.
+// then EOF (or, looping, from the start again).
 type slicePlayer struct {
 	pcm    []int16
+	all    []int16 // to loop over; nil plays once
 	next   time.Time
 	closed chan struct{}
 	once   sync.Once
@@ -31,6 +32,11 @@ type slicePlayer struct {
 
 func newSlicePlayer(pcm []int16) *slicePlayer {
 	return &slicePlayer{pcm: pcm, closed: make(chan struct{})}
+}
+
+// newLoopPlayer plays pcm over and over.
+func newLoopPlayer(pcm []int16) *slicePlayer {
+	return &slicePlayer{pcm: pcm, all: pcm, closed: make(chan struct{})}
 }
 
 func (p *slicePlayer) Read(frame []int16) error {
@@ -43,12 +49,22 @@ func (p *slicePlayer) Read(frame []int16) error {
 	case <-p.closed:
 		return io.ErrClosedPipe
 	}
-	if len(p.pcm) == 0 {
+	n := 0
+	for n < len(frame) {
+		if len(p.pcm) == 0 && p.all != nil {
+			p.pcm = p.all
+		}
+		if len(p.pcm) == 0 {
+			break
+		}
+		k := copy(frame[n:], p.pcm)
+		p.pcm = p.pcm[k:]
+		n += k
+	}
+	if n == 0 {
 		return io.EOF
 	}
-	n := copy(frame, p.pcm)
 	clear(frame[n:])
-	p.pcm = p.pcm[n:]
 	return nil
 }
 
