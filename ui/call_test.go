@@ -40,22 +40,9 @@ func TestCallWindow(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	bob, err := app.New(app.Config{ProfilesDir: t.TempDir(), Network: env.NetworkPath, KDF: fastKDF, Logger: discard()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob := onlineUser(ctx, t, env, "bob")
 	events, stop := bob.Subscribe()
 	defer stop()
-	if _, err := bob.Register(ctx, "bob", "bob's password"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.Login(ctx, "bob", "bob's password"); err != nil {
-		t.Fatal(err)
-	}
-	if err := bob.GoOnline(app.OnlineOptions{Interactive: true}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bob.Logout)
 
 	alice, err := app.New(app.Config{ProfilesDir: t.TempDir(), Network: env.NetworkPath, KDF: fastKDF, Logger: discard()})
 	if err != nil {

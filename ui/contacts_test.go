@@ -23,20 +23,7 @@ func TestContactListFollowsPresence(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	bob, err := app.New(app.Config{ProfilesDir: t.TempDir(), Network: env.NetworkPath, KDF: fastKDF, Logger: discard()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.Register(ctx, "bob", "bob's password"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bob.Login(ctx, "bob", "bob's password"); err != nil {
-		t.Fatal(err)
-	}
-	if err := bob.GoOnline(app.OnlineOptions{Interactive: true}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bob.Logout)
+	bob := onlineUser(ctx, t, env, "bob")
 
 	alice, err := app.New(app.Config{
 		ProfilesDir: t.TempDir(), Network: env.NetworkPath, KDF: fastKDF, Logger: discard(),
@@ -127,4 +114,25 @@ func TestContactListFollowsPresence(t *testing.T) {
 	if got := richText(hs.headerSub); got != "Away" {
 		t.Errorf("header %q after choosing Away", got)
 	}
+}
+
+// onlineUser is a headless client of env, registered as user and online
+// (interactive) until the test ends.
+func onlineUser(ctx context.Context, t *testing.T, env *nettest.Env, user string) *app.Client {
+	t.Helper()
+	c, err := app.New(app.Config{ProfilesDir: t.TempDir(), Network: env.NetworkPath, KDF: fastKDF, Logger: discard()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Register(ctx, user, user+"'s password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Login(ctx, user, user+"'s password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.GoOnline(app.OnlineOptions{Interactive: true}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Logout)
+	return c
 }
