@@ -29,16 +29,21 @@ const MaxPayload = 2 << 10
 type Status int
 
 // Statuses. Invisible is never published: an invisible user's record says
-// offline and names no super-peer.
+// offline and names no super-peer. Hidden is not a user's choice but how
+// a user who shows their status to contacts only publishes: the record
+// says offline, as to anyone, and names the super-peer, so that contact
+// requests and the contacts' own signals still reach them (the status
+// itself goes to contacts in signed signals).
 const (
 	Offline Status = iota
 	Online
 	Away
 	DND
 	Invisible
+	Hidden
 )
 
-var names = [...]string{Offline: "offline", Online: "online", Away: "away", DND: "dnd", Invisible: "invisible"}
+var names = [...]string{Offline: "offline", Online: "online", Away: "away", DND: "dnd", Invisible: "invisible", Hidden: "hidden"}
 
 func (s Status) String() string {
 	if s < 0 || int(s) >= len(names) {
@@ -50,7 +55,7 @@ func (s Status) String() string {
 // ParseStatus reads a status as the command line and the profile write it.
 func ParseStatus(s string) (Status, error) {
 	for i, n := range names {
-		if n == s {
+		if n == s && Status(i) != Hidden {
 			return Status(i), nil
 		}
 	}
@@ -59,7 +64,7 @@ func ParseStatus(s string) (Status, error) {
 
 // Published is the status others see for s.
 func (s Status) Published() Status {
-	if s == Invisible {
+	if s == Invisible || s == Hidden {
 		return Offline
 	}
 	return s
@@ -106,11 +111,16 @@ type Info struct {
 // offline and a super-peer to relay through.
 func (i Info) Online() bool { return i.Status != Offline && !i.SuperPeer.IsZero() }
 
+// Hidden reports a record that says offline but names a super-peer: the
+// user is connected and shows their status to their contacts only.
+func (i Info) Hidden() bool { return i.Status == Offline && !i.SuperPeer.IsZero() }
+
 // Record builds and signs the presence record of the user of certDER.
-// status Invisible and Offline publish "offline" with no super-peer.
+// status Invisible and Offline publish "offline" with no super-peer;
+// Hidden publishes "offline" with the super-peer.
 func Record(user string, status Status, sp overlay.Node, seq uint64, expires time.Time, key *ecdsa.PrivateKey, certDER []byte) (*wire.Record, error) {
 	p := &wire.Presence{Status: status.toWire()}
-	if status.Published() != Offline {
+	if status.Published() != Offline || status == Hidden {
 		if sp.IsZero() {
 			return nil, errors.New("presence: an online record needs a super-peer")
 		}

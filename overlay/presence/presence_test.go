@@ -29,7 +29,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	sp := overlay.NewNode("198.18.0.1:7600")
 	now := time.Now()
-	for _, st := range []Status{Online, Away, DND, Invisible, Offline} {
+	for _, st := range []Status{Online, Away, DND, Invisible, Offline, Hidden} {
 		r, err := Record("bob", st, sp, 7, now.Add(TTL), key, cert.Raw)
 		if err != nil {
 			t.Fatal(err)
@@ -41,8 +41,9 @@ func TestRecordRoundTrip(t *testing.T) {
 		if info.User != "bob" || info.Status != st.Published() || info.Seq != 7 {
 			t.Errorf("%v decoded as %+v", st, info)
 		}
-		if online := st.Published() != Offline; info.Online() != online || (info.SuperPeer == sp) != online {
-			t.Errorf("%v: online %v, super-peer %v", st, info.Online(), info.SuperPeer)
+		online := st.Published() != Offline
+		if info.Online() != online || (info.SuperPeer == sp) != (online || st == Hidden) || info.Hidden() != (st == Hidden) {
+			t.Errorf("%v: online %v, hidden %v, super-peer %v", st, info.Online(), info.Hidden(), info.SuperPeer)
 		}
 	}
 	if _, err := Record("bob", Online, overlay.Node{}, 1, now.Add(TTL), key, cert.Raw); err == nil {
@@ -99,5 +100,15 @@ func resign(t *testing.T, r *wire.Record, key *ecdsa.PrivateKey, cert []byte) {
 	t.Helper()
 	if err := dir.Sign(r, key, cert); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A hidden record says offline to everyone but names the super-peer.
+func TestHiddenRecord(t *testing.T) {
+	if _, err := ParseStatus("hidden"); err == nil {
+		t.Error("hidden parsed as a status a user may choose")
+	}
+	if Hidden.Published() != Offline {
+		t.Errorf("hidden publishes %v", Hidden.Published())
 	}
 }
