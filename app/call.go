@@ -209,7 +209,7 @@ func (c *Client) Call(ctx context.Context, user string, devices AudioDevices) (C
 		err = fmt.Errorf("offline: %s is not online", user)
 	case err != nil:
 		err = fmt.Errorf("unreachable: %v", err)
-	case !res.Info.Online():
+	case !res.Info.Online() && !res.Info.Hidden():
 		err = fmt.Errorf("offline: %s is %v", user, res.Info.Status)
 	}
 	if err == nil {

@@ -21,6 +21,10 @@ func callClient(t *testing.T, env *nettest.Env, user string, ring time.Duration)
 	}, user, true)
 	events, stop := c.Subscribe()
 	t.Cleanup(stop)
+	// Strangers calling: anyone may ring (contacts only is the default).
+	if err := c.SetPrivacy(app.PrivacyEveryone); err != nil {
+		t.Fatal(err)
+	}
 	return c, events
 }
 

@@ -27,6 +27,11 @@ func (c *Client) onCallSignal(o *online, from string, payload []byte) error {
 		if k != nil {
 			return nil // a copy
 		}
+		if !c.mayReach(from) {
+			// Only contacts ring (the privacy setting): no answer, so
+			// the caller learns nothing, not even that we are here.
+			return nil
+		}
 		return c.onInvite(o, from, m)
 	}
 	if k == nil {

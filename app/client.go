@@ -86,6 +86,10 @@ type Client struct {
 	session              *session
 	autoAnswer           AudioDevices
 	micName, speakerName string // the system's devices for calls; "" default
+
+	// traceSignal, if set (tests), sees every signal that reaches the
+	// client, before anything is decided about it.
+	traceSignal func(from, kind string, payload []byte)
 }
 
 type session struct {
@@ -96,7 +100,9 @@ type session struct {
 
 	status   presence.Status
 	contacts []Contact
-	online   *online // nil when not on the overlay
+	buddies  buddies
+	saveMu   sync.Mutex // one buddy-list save at a time
+	online   *online    // nil when not on the overlay
 }
 
 // New returns a client; it touches no file and no network until asked.
@@ -205,16 +211,19 @@ func (c *Client) Login(ctx context.Context, user, password string) (Identity, er
 	}
 	c.setCurrent(name)
 	id := c.identity(p, cert, n, npath)
-	contacts, err := loadContacts(p)
+	contacts, bud, err := c.openBuddies(p, password, n.CAPool())
 	if err != nil {
-		c.log.Warn("contact list unreadable; starting with none", "err", err)
+		return Identity{}, err
 	}
 	c.GoOffline() // a session before this one
 	c.mu.Lock()
-	c.session = &session{profile: p, key: key, cert: cert, ident: id, status: savedStatus(p), contacts: contacts}
+	c.session = &session{profile: p, key: key, cert: cert, ident: id, status: savedStatus(p), contacts: contacts, buddies: bud}
 	c.mu.Unlock()
 	c.log.Info("logged in", "user", name, "expires", cert.NotAfter)
 	c.events.publish(LoggedIn{Identity: id})
+	if bud.refused != nil {
+		c.events.publish(BuddyListRefused{Err: bud.refused})
+	}
 	return id, nil
 }
 
@@ -391,16 +400,19 @@ func (c *Client) Resume(ctx context.Context, user, password string) (Identity, e
 	if !key.PublicKey.Equal(cert.PublicKey) {
 		return c.Login(ctx, name, password)
 	}
-	contacts, err := loadContacts(p)
+	contacts, bud, err := c.openBuddies(p, password, n.CAPool())
 	if err != nil {
-		c.log.Warn("contact list unreadable; starting with none", "err", err)
+		return Identity{}, err
 	}
 	c.GoOffline()
 	id := c.identity(p, cert, n, npath)
 	c.mu.Lock()
-	c.session = &session{profile: p, key: key, cert: cert, ident: id, status: savedStatus(p), contacts: contacts}
+	c.session = &session{profile: p, key: key, cert: cert, ident: id, status: savedStatus(p), contacts: contacts, buddies: bud}
 	c.mu.Unlock()
 	c.events.publish(LoggedIn{Identity: id})
+	if bud.refused != nil {
+		c.events.publish(BuddyListRefused{Err: bud.refused})
+	}
 	return id, nil
 }
 

@@ -2,13 +2,9 @@ package app
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
 	"time"
 
-	"soitto/app/profile"
-	"soitto/login/username"
 	"soitto/overlay/presence"
 	"soitto/overlay/wire"
 )
@@ -37,98 +33,6 @@ func (c *Client) Contacts() []Contact {
 		return nil
 	}
 	return slices.Clone(c.session.contacts)
-}
-
-// AddContact adds user to the contact list (kept in the profile) and, when
-// online, looks up their presence at once.
-func (c *Client) AddContact(user string) (Contact, error) {
-	name, err := username.Normalize(user)
-	if err != nil {
-		return Contact{}, err
-	}
-	c.mu.Lock()
-	s := c.session
-	if s == nil {
-		c.mu.Unlock()
-		return Contact{}, ErrNotLoggedIn
-	}
-	if name == s.ident.Username {
-		c.mu.Unlock()
-		return Contact{}, errors.New("that is you")
-	}
-	for _, ct := range s.contacts {
-		if ct.Name == name {
-			c.mu.Unlock()
-			return ct, nil
-		}
-	}
-	if len(s.contacts) >= profile.MaxContacts {
-		c.mu.Unlock()
-		return Contact{}, fmt.Errorf("the contact list is full (%d)", profile.MaxContacts)
-	}
-	ct := Contact{Name: name, Added: c.cfg.Now().UTC().Truncate(time.Second)}
-	s.contacts = append(s.contacts, ct)
-	list := slices.Clone(s.contacts)
-	o := s.online
-	c.mu.Unlock()
-	if err := saveContacts(s.profile, list); err != nil {
-		return ct, err
-	}
-	c.events.publish(ContactsChanged{Contacts: list})
-	if o != nil {
-		select {
-		case o.check <- name:
-		default:
-		}
-	}
-	return ct, nil
-}
-
-// RemoveContact removes user from the contact list.
-func (c *Client) RemoveContact(user string) error {
-	name, err := username.Normalize(user)
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	s := c.session
-	if s == nil {
-		c.mu.Unlock()
-		return ErrNotLoggedIn
-	}
-	i := slices.IndexFunc(s.contacts, func(ct Contact) bool { return ct.Name == name })
-	if i < 0 {
-		c.mu.Unlock()
-		return fmt.Errorf("%s is not a contact", name)
-	}
-	s.contacts = slices.Delete(s.contacts, i, i+1)
-	list := slices.Clone(s.contacts)
-	c.mu.Unlock()
-	if err := saveContacts(s.profile, list); err != nil {
-		return err
-	}
-	c.events.publish(ContactsChanged{Contacts: list})
-	return nil
-}
-
-func saveContacts(p *profile.Profile, list []Contact) error {
-	out := make([]profile.Contact, len(list))
-	for i, ct := range list {
-		out[i] = profile.Contact{Name: ct.Name, Added: ct.Added}
-	}
-	return p.SaveContacts(out)
-}
-
-func loadContacts(p *profile.Profile) ([]Contact, error) {
-	saved, err := p.Contacts()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Contact, len(saved))
-	for i, ct := range saved {
-		out[i] = Contact{Name: ct.Name, Added: ct.Added}
-	}
-	return out, nil
 }
 
 // setPresence records a contact's presence and reports a change.
@@ -172,7 +76,9 @@ func (c *Client) followContacts(ctx context.Context, o *online) {
 			if ctx.Err() != nil {
 				return
 			}
-			c.lookUp(ctx, o, ct.Name)
+			if ct.State == StateContact || ct.State == StateRequested {
+				c.lookUp(ctx, o, ct.Name)
+			}
 		}
 	}
 	all()
@@ -191,13 +97,25 @@ func (c *Client) followContacts(ctx context.Context, o *online) {
 func (c *Client) lookUp(ctx context.Context, o *online, name string) {
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	st, sp, err := searchStatus(o.peer.Search(sctx, name))
+	st, sp, hidden, err := searchStatus(o.peer.Search(sctx, name))
 	if err != nil {
 		c.log.Debug("presence lookup failed", "contact", name, "err", err)
 		return
 	}
+	state := c.contactState(name)
+	if state == StateRequested && sp != "" {
+		c.deliverRequest(o, name)
+	}
+	if state != StateContact {
+		return
+	}
+	if hidden {
+		// Connected, status for contacts only: keep what they pushed
+		// (the watch below brings it), note where they are.
+		st = c.contactStatus(name)
+	}
 	c.setPresence(name, st, sp)
-	if st == presence.Offline {
+	if sp == "" {
 		return
 	}
 	o.mu.Lock()
@@ -210,7 +128,7 @@ func (c *Client) lookUp(ctx context.Context, o *online, name string) {
 		o.wg.Go(func() {
 			wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			if err := o.peer.Send(wctx, name, kindWatch, nil); err != nil {
+			if err := c.sendReachable(wctx, o, name, kindWatch, nil); err != nil {
 				c.log.Debug("asking a contact for presence pushes", "contact", name, "err", err)
 				o.mu.Lock()
 				delete(o.watchSent, name)
@@ -222,14 +140,38 @@ func (c *Client) lookUp(ctx context.Context, o *online, name string) {
 
 // onSignal takes a verified signal addressed to the user.
 func (c *Client) onSignal(o *online, sig *wire.Signal) error {
+	if c.traceSignal != nil {
+		c.traceSignal(sig.From, sig.Kind, sig.Payload)
+	}
+	if c.contactState(sig.From) == StateBlocked {
+		return nil // dropped, and they are not told
+	}
+	c.pinKey(sig)
 	switch sig.Kind {
+	case kindContact:
+		err := c.onContactSignal(sig.From, sig.Payload)
+		c.pinKey(sig) // a request's sender is in the list only now
+		return err
 	case kindWatch:
+		if !c.mayReach(sig.From) {
+			return nil // the status is for contacts only
+		}
 		o.mu.Lock()
-		defer o.mu.Unlock()
 		if _, ok := o.watchers[sig.From]; !ok && len(o.watchers) >= maxWatched {
+			o.mu.Unlock()
 			return wire.Errorf(wire.ErrRateLimited, "watched by %d users already", maxWatched)
 		}
 		o.watchers[sig.From] = c.cfg.Now().Add(watchTTL)
+		o.mu.Unlock()
+		// Tell them the status now: a hidden record does not.
+		st := c.Status().Published()
+		o.wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := c.sendReachable(ctx, o, sig.From, kindPresence, []byte(st.String())); err != nil {
+				c.log.Debug("presence push failed", "to", sig.From, "err", err)
+			}
+		})
 		return nil
 	case kindPresence:
 		st, err := presence.ParseStatus(string(sig.Payload))
@@ -239,7 +181,7 @@ func (c *Client) onSignal(o *online, sig *wire.Signal) error {
 		if st.Published() != st {
 			return wire.Errorf(wire.ErrBadRequest, "presence push of %v", st)
 		}
-		if !c.isContact(sig.From) {
+		if c.contactState(sig.From) != StateContact {
 			return nil // not followed; nothing to update
 		}
 		// The push is signed by the contact; it is shown at once, and the
@@ -268,12 +210,39 @@ func (c *Client) onSignal(o *online, sig *wire.Signal) error {
 	case kindCall:
 		return c.onCallSignal(o, sig.From, sig.Payload)
 	}
+	if !c.mayReach(sig.From) {
+		return nil
+	}
 	c.events.publish(SignalReceived{From: sig.From, Kind: sig.Kind, Payload: sig.Payload})
 	return nil
 }
 
-func (c *Client) isContact(name string) bool {
-	return slices.ContainsFunc(c.Contacts(), func(ct Contact) bool { return ct.Name == name })
+// contactStatus is the status last known for contact name.
+func (c *Client) contactStatus(name string) presence.Status {
+	for _, ct := range c.Contacts() {
+		if ct.Name == name {
+			return ct.Status
+		}
+	}
+	return presence.Offline
+}
+
+// deliverRequest sends the request this user made to name again, once
+// a session, now that name can be reached.
+func (c *Client) deliverRequest(o *online, name string) {
+	o.mu.Lock()
+	done := o.requested[name]
+	o.mu.Unlock()
+	if done {
+		return
+	}
+	msg := ""
+	for _, ct := range c.Contacts() {
+		if ct.Name == name {
+			msg = ct.Message
+		}
+	}
+	c.sendContactSoon(name, contactSignal{Action: actRequest, Message: msg})
 }
 
 // tellWatchers pushes st to every user who asked within watchTTL.
@@ -293,7 +262,7 @@ func (c *Client) tellWatchers(ctx context.Context, o *online, st presence.Status
 	for _, name := range to {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			if err := o.peer.Send(ctx, name, kindPresence, []byte(st.String())); err != nil {
+			if err := c.sendReachable(ctx, o, name, kindPresence, []byte(st.String())); err != nil {
 				c.log.Debug("presence push failed", "to", name, "err", err)
 			}
 		}()

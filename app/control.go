@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"slices"
 	"time"
 
 	"soitto/app/profile"
@@ -25,9 +24,12 @@ import (
 const maxControlLine = 1 << 10
 
 type controlRequest struct {
-	Status        string `json:"status,omitempty"`
-	AddContact    string `json:"add_contact,omitempty"`
-	RemoveContact string `json:"remove_contact,omitempty"`
+	Status string `json:"status,omitempty"`
+	// Contact is a buddy-list action (add, accept, decline, remove,
+	// block) on User, with Message for add.
+	Contact string `json:"contact,omitempty"`
+	User    string `json:"user,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 type controlReply struct {
@@ -65,7 +67,7 @@ func (c *Client) serveControl(ctx context.Context, ln net.Listener) {
 
 func (c *Client) answerControl(conn net.Conn) {
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	conn.SetDeadline(time.Now().Add(20 * time.Second)) // a contact action waits for its signal
 	r := bufio.NewReader(&limitedReader{conn, maxControlLine})
 	line, err := r.ReadBytes('\n')
 	reply := controlReply{OK: true}
@@ -83,10 +85,8 @@ func (c *Client) answerControl(conn net.Conn) {
 			if st, err = presence.ParseStatus(req.Status); err == nil {
 				err = c.SetStatus(st)
 			}
-		case req.AddContact != "":
-			_, err = c.AddContact(req.AddContact)
-		case req.RemoveContact != "":
-			err = c.RemoveContact(req.RemoveContact)
+		case req.Contact != "":
+			err = c.ContactAction(req.Contact, req.User, req.Message)
 		default:
 			err = errors.New("empty request")
 		}
@@ -132,52 +132,47 @@ func (c *Client) RequestStatus(st presence.Status) (applied bool, err error) {
 	return askSession(p, controlRequest{Status: st.String()})
 }
 
-// RequestContact adds (or removes) user to the current profile's contact
-// list: through the running session if there is one (applied is true),
-// else in the profile directly.
-func (c *Client) RequestContact(user string, add bool) (applied bool, err error) {
-	name, err := username.Normalize(user)
-	if err != nil {
-		return false, err
-	}
-	p, err := c.currentProfile()
-	if err != nil {
-		return false, err
-	}
-	req := controlRequest{AddContact: name}
-	if !add {
-		req = controlRequest{RemoveContact: name}
-	}
-	if applied, err := askSession(p, req); applied || err != nil {
-		return applied, err
-	}
-	list, err := p.Contacts()
-	if err != nil {
-		return false, err
-	}
-	i := slices.IndexFunc(list, func(ct profile.Contact) bool { return ct.Name == name })
-	switch {
-	case add && name == p.Username:
-		return false, errors.New("that is you")
-	case add && i >= 0:
-		return false, nil
-	case add:
-		list = append(list, profile.Contact{Name: name, Added: c.cfg.Now().UTC().Truncate(time.Second)})
-	case i < 0:
-		return false, fmt.Errorf("%s is not a contact", name)
+// ContactAction does a buddy-list action on user: add (a request, with
+// message), accept, decline, remove or block.
+func (c *Client) ContactAction(action, user, message string) error {
+	var err error
+	switch action {
+	case "add":
+		_, err = c.RequestContactWith(user, message)
+	case "accept":
+		_, err = c.AcceptContact(user)
+	case "decline":
+		err = c.DeclineContact(user)
+	case "remove":
+		err = c.RemoveContact(user)
+	case "block":
+		err = c.BlockContact(user)
+	case "accept-key":
+		err = c.AcceptContactKey(user)
+	case "privacy":
+		err = c.SetPrivacy(Privacy(user))
 	default:
-		list = slices.Delete(list, i, i+1)
+		err = fmt.Errorf("contact action %q: want add, accept, decline, remove, block, accept-key or privacy", action)
 	}
-	return false, p.SaveContacts(list)
+	return err
 }
 
-// SavedContacts is the current profile's contact list as saved.
-func (c *Client) SavedContacts() ([]profile.Contact, error) {
+// RequestContactAction hands a buddy-list action to the session running
+// on the current profile (applied is true); with none running, the
+// caller logs in and does it itself (the list is sealed with the
+// password).
+func (c *Client) RequestContactAction(action, user, message string) (applied bool, err error) {
+	name := user
+	if action != "privacy" {
+		if name, err = username.Normalize(user); err != nil {
+			return false, err
+		}
+	}
 	p, err := c.currentProfile()
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	return p.Contacts()
+	return askSession(p, controlRequest{Contact: action, User: name, Message: message})
 }
 
 func (c *Client) currentProfile() (*profile.Profile, error) {
@@ -195,7 +190,7 @@ func askSession(p *profile.Profile, req controlRequest) (applied bool, err error
 		return false, nil // no session running
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	conn.SetDeadline(time.Now().Add(25 * time.Second))
 	b, _ := json.Marshal(req)
 	if _, err := conn.Write(append(b, '\n')); err != nil {
 		return false, err

@@ -46,10 +46,18 @@ type OnlineOptions struct {
 	Receive bool
 }
 
-// Contact is a contact with what is known of their presence.
+// Contact is a user in the buddy list with what is known of their
+// presence.
 type Contact struct {
 	Name  string
 	Added time.Time
+	// State: contact, requested, pending or blocked.
+	State ContactState
+	// Message is the request's message (pending: theirs; requested: ours).
+	Message string
+	// KeyChanged: the contact signs with another key than the one
+	// pinned; see AcceptContactKey and SafetyNumber.
+	KeyChanged bool
 	// Status is Offline until the contact has been found online.
 	Status presence.Status
 	// SuperPeer is the super-peer the contact is attached to, if online.
@@ -88,6 +96,7 @@ type online struct {
 	mu        sync.Mutex // guards watchers and watchSent
 	watchers  map[string]time.Time
 	watchSent map[string]time.Time
+	requested map[string]bool // contact requests delivered this session
 }
 
 // GoOnline attaches the session to the overlay and keeps it there until
@@ -120,12 +129,13 @@ func (c *Client) GoOnline(opts OnlineOptions) error {
 		rehome:      make(chan struct{}, 1),
 		watchers:    map[string]time.Time{},
 		watchSent:   map[string]time.Time{},
+		requested:   map[string]bool{},
 	}
 	o.peer, err = peer.New(peer.Config{
 		Network:     n,
 		Certificate: tls.Certificate{Certificate: [][]byte{s.cert.Raw}, PrivateKey: s.key, Leaf: s.cert},
 		Hosts:       hosts,
-		Status:      st,
+		Status:      publishedFor(st, s.buddies.privacy), // c.mu is held
 		Publish:     opts.Interactive,
 		Receive:     opts.Interactive || opts.Receive,
 		OnSignal:    func(sig *wire.Signal) error { return c.onSignal(o, sig) },
@@ -296,7 +306,7 @@ func (c *Client) SetStatus(st presence.Status) error {
 	}
 	c.events.publish(StatusChanged{Status: st})
 	if o != nil {
-		o.peer.SetStatus(st)
+		o.peer.SetStatus(c.published(st))
 		if o.interactive {
 			o.wg.Go(func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -308,15 +318,19 @@ func (c *Client) SetStatus(st presence.Status) error {
 	return nil
 }
 
-// searchStatus maps a search to the status shown for a contact.
-func searchStatus(res search.Result, err error) (presence.Status, string, error) {
+// searchStatus maps a search to the status shown for a contact, and the
+// super-peer to reach them through; hidden is a record that keeps the
+// status for contacts (offline, with a super-peer).
+func searchStatus(res search.Result, err error) (st presence.Status, sp string, hidden bool, _ error) {
 	switch {
 	case errors.Is(err, wire.ErrNotFound):
-		return presence.Offline, "", nil
+		return presence.Offline, "", false, nil
 	case err != nil:
-		return 0, "", err
+		return 0, "", false, err
+	case res.Found && res.Info.Hidden():
+		return presence.Offline, res.Info.SuperPeer.Addr, true, nil
 	case !res.Found || !res.Info.Online():
-		return presence.Offline, "", nil
+		return presence.Offline, "", false, nil
 	}
-	return res.Info.Status, res.Info.SuperPeer.Addr, nil
+	return res.Info.Status, res.Info.SuperPeer.Addr, false, nil
 }

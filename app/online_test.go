@@ -72,25 +72,30 @@ func waitPresence(t *testing.T, events <-chan app.Event, user string, st presenc
 	}
 }
 
-// alice adds bob; bob's status changes reach alice as events without a
-// poll (alice's poll interval is an hour): bob pushes them because alice
-// asked him to when she found him online. bob logging out shows too.
+// alice asks bob to be a contact and bob accepts; bob's status changes
+// then reach alice as events without a poll (alice's poll interval is an
+// hour): bob pushes them because alice asked him to when she found him.
+// Before that, under the default privacy (contacts only), alice sees bob
+// offline. bob logging out shows too.
 func TestPresenceFollowsContacts(t *testing.T) {
 	env := nettest.Start(t, 3, nodetest.Options{})
 	bob := onlineClient(t, env, "bob", true)
+	bobEvents, stopBob := bob.Subscribe()
+	defer stopBob()
 	alice := onlineClient(t, env, "alice", true)
 	events, stop := alice.Subscribe()
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
-	// bob's first record has to land before alice can find him.
+	// bob's first record has to land before alice can find him; to a
+	// stranger he is offline.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		res, err := alice.Search(ctx, "Bob")
-		if err == nil && res.Found && res.Status == presence.Online {
-			if res.Rounds < 1 || res.SuperPeer == "" {
-				t.Fatalf("search result %+v", res)
+		if err == nil && res.Found {
+			if res.Status != presence.Offline {
+				t.Fatalf("a stranger sees bob %v under contacts-only privacy", res.Status)
 			}
 			break
 		}
@@ -99,10 +104,33 @@ func TestPresenceFollowsContacts(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if _, err := alice.AddContact("bob"); err != nil {
+	if _, err := alice.RequestContactWith("bob", "hi bob, it's alice"); err != nil {
+		t.Fatal(err)
+	}
+	if cs := alice.Contacts(); len(cs) != 1 || cs[0].State != app.StateRequested {
+		t.Fatalf("alice's list after asking: %+v", cs)
+	}
+	for {
+		select {
+		case e := <-bobEvents:
+			if r, ok := e.(app.ContactRequested); ok && r.From == "alice" {
+				if r.Message != "hi bob, it's alice" {
+					t.Errorf("request message %q", r.Message)
+				}
+				goto asked
+			}
+		case <-ctx.Done():
+			t.Fatal("bob got no request")
+		}
+	}
+asked:
+	if _, err := bob.AcceptContact("alice"); err != nil {
 		t.Fatal(err)
 	}
 	waitPresence(t, events, "bob", presence.Online)
+	if cs := alice.Contacts(); len(cs) != 1 || cs[0].State != app.StateContact {
+		t.Fatalf("alice's list after bob accepted: %+v", cs)
+	}
 	// The watch request reaches bob shortly after alice finds him.
 	time.Sleep(500 * time.Millisecond)
 
@@ -135,7 +163,9 @@ func TestPresenceFollowsContacts(t *testing.T) {
 // someone who never came online is an authoritative "no such user".
 func TestOneShotSearch(t *testing.T) {
 	env := nettest.Start(t, 3, nodetest.Options{})
-	onlineClient(t, env, "bob", true)
+	if err := onlineClient(t, env, "bob", true).SetPrivacy(app.PrivacyEveryone); err != nil {
+		t.Fatal(err)
+	}
 	carol := onlineClient(t, env, "carol", false)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

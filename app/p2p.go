@@ -102,7 +102,7 @@ func (c *Client) OpenSession(ctx context.Context, user string) (*media.Session, 
 		return nil, fmt.Errorf("%s is not online", user)
 	case err != nil:
 		return nil, err
-	case !res.Info.Online():
+	case !res.Info.Online() && !res.Info.Hidden():
 		return nil, fmt.Errorf("%s is %v", user, res.Info.Status)
 	}
 	via := res.Info.SuperPeer.Addr
@@ -294,6 +294,9 @@ func (c *Client) onSessionSignal(o *online, from string, payload []byte) error {
 		// For a session this program does not hold (another program of
 		// the same user answered, or it ended): nothing to do.
 		return nil
+	}
+	if !c.mayReach(from) {
+		return nil // sessions are for contacts (the privacy setting)
 	}
 	if !o.interactive {
 		return wire.Errorf(wire.ErrOffline, "this program of %s takes no sessions", o.peer.User())

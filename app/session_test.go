@@ -18,6 +18,9 @@ func TestPingAndNet(t *testing.T) {
 	t.Setenv("SOITTO_ICE_NETWORKS", "127.0.0.0/8") // host candidates on loopback only
 	env := nettest.Start(t, 2, nodetest.Options{NAT: true})
 	bob := onlineClient(t, env, "bob", true)
+	if err := bob.SetPrivacy(app.PrivacyEveryone); err != nil {
+		t.Fatal(err)
+	}
 	events, stop := bob.Subscribe()
 	defer stop()
 	alice := onlineClient(t, env, "alice", false)

@@ -70,6 +70,12 @@ func (u *UI) bridge(events <-chan app.Event) {
 				u.post(func() { u.callChanged(e.Call) })
 			case app.DeviceWarning:
 				u.post(func() { u.call.warn(e.Text) })
+			case app.ContactRequested:
+				u.post(func() { u.home.notice(e.From + " wants to be your contact") })
+			case app.ContactKeyChanged:
+				u.post(func() { u.home.warn(e.Contact.Name + "'s key changed: compare the safety number on their page") })
+			case app.BuddyListRefused:
+				u.post(func() { u.home.warn("Your buddy list was refused and set aside: " + firstLine(e.Err.Error())) })
 			}
 		case <-t.C:
 			u.post(u.home.tick)

@@ -54,6 +54,12 @@ func TestCallWindow(t *testing.T) {
 	test.Tap(h.ui.signIn.createBtn)
 	h.loop.until(t, "the home screen", h.ui.SignedIn)
 	h.loop.until(t, "connected", func() bool { return h.ui.home.connected != "" })
+	// Strangers calling each other: both let anyone ring.
+	for _, c := range []*app.Client{alice, bob} {
+		if err := c.SetPrivacy(app.PrivacyEveryone); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	ring := func() string {
 		t.Helper()

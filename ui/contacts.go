@@ -73,6 +73,14 @@ func (h *homeScreen) setConnected(superPeer string) {
 }
 
 func (h *homeScreen) warn(text string) {
+	h.warning.Importance = widget.WarningImportance
+	h.warning.SetText(text)
+	h.warning.Show()
+}
+
+// notice shows news that is not a problem (until the next clock tick).
+func (h *homeScreen) notice(text string) {
+	h.warning.Importance = widget.HighImportance
 	h.warning.SetText(text)
 	h.warning.Show()
 }
@@ -81,18 +89,18 @@ func (h *homeScreen) warn(text string) {
 func (h *homeScreen) setContacts(cs []app.Contact) {
 	h.contacts = slices.Clone(cs)
 	slices.SortStableFunc(h.contacts, func(a, b app.Contact) int {
-		// Online people first, then by name.
-		ao, bo := a.Status != presence.Offline, b.Status != presence.Offline
-		switch {
-		case ao && !bo:
-			return -1
-		case bo && !ao:
-			return 1
+		// Requests to answer first, then online people, then by name.
+		if d := rank(a) - rank(b); d != 0 {
+			return d
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	online := 0
+	online, contacts := 0, 0
 	for _, c := range h.contacts {
+		if c.State != app.StateContact {
+			continue
+		}
+		contacts++
 		if c.Status != presence.Offline {
 			online++
 		}
@@ -104,10 +112,26 @@ func (h *homeScreen) setContacts(cs []app.Contact) {
 	} else {
 		h.contactsEmpty.Hide()
 		h.list.Show()
-		setRichText(h.contactsCount, fmt.Sprintf("%d of %d online", online, len(h.contacts)))
+		setRichText(h.contactsCount, fmt.Sprintf("%d of %d online", online, contacts))
 	}
 	h.list.Refresh()
 	h.search.refreshAdd()
+}
+
+// rank orders the list: requests to answer, online contacts, offline
+// ones, requests sent, blocked users.
+func rank(c app.Contact) int {
+	switch {
+	case c.State == app.StatePending:
+		return 0
+	case c.State == app.StateContact && c.Status != presence.Offline:
+		return 1
+	case c.State == app.StateContact:
+		return 2
+	case c.State == app.StateRequested:
+		return 3
+	}
+	return 4
 }
 
 // updateContact takes one contact's new presence.
@@ -130,16 +154,19 @@ func (h *homeScreen) contact(name string) (app.Contact, bool) {
 	return h.contacts[i], true
 }
 
-// contactRow is one line of the contact list.
+// contactRow is one line of the contact list: a contact with their
+// presence and a call button, or a request to answer, or one sent.
 type contactRow struct {
 	widget.BaseWidget
-	h      *homeScreen
-	name   string
-	dot    *dot
-	label  *widget.Label
-	status *widget.RichText
-	call   *widget.Button
-	remove *widget.Button
+	h       *homeScreen
+	name    string
+	dot     *dot
+	label   *widget.Label
+	status  *widget.RichText
+	call    *widget.Button
+	accept  *widget.Button
+	decline *widget.Button
+	more    *widget.Button
 }
 
 func newContactRow(h *homeScreen) *contactRow {
@@ -147,10 +174,14 @@ func newContactRow(h *homeScreen) *contactRow {
 	r.label = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	r.label.Truncation = fyne.TextTruncateEllipsis
 	r.status = newMuted("", theme.SizeNameCaptionText, fyne.TextAlignLeading)
-	r.remove = widget.NewButtonWithIcon("", theme.ContentRemoveIcon(), func() { h.confirmRemove(r.name) })
-	r.remove.Importance = widget.LowImportance
+	r.status.Truncation = fyne.TextTruncateEllipsis
+	r.more = widget.NewButtonWithIcon("", theme.MoreVerticalIcon(), func() { h.showContact(r.name) })
+	r.more.Importance = widget.LowImportance
 	r.call = widget.NewButtonWithIcon("", iconPhone, func() { h.u.startCall(r.name) })
 	r.call.Importance = widget.LowImportance
+	r.accept = widget.NewButtonWithIcon("", theme.ConfirmIcon(), func() { h.contactAction("accept", r.name) })
+	r.accept.Importance = widget.SuccessImportance
+	r.decline = widget.NewButtonWithIcon("", theme.CancelIcon(), func() { h.contactAction("decline", r.name) })
 	r.ExtendBaseWidget(r)
 	return r
 }
@@ -159,16 +190,38 @@ func (r *contactRow) set(c app.Contact) {
 	r.name = c.Name
 	r.dot.SetStatus(c.Status)
 	r.label.SetText(c.Name)
-	text := statusLabel(c.Status)
-	if c.Checked.IsZero() {
-		text = "Looking…"
+	r.call.Hide()
+	r.accept.Hide()
+	r.decline.Hide()
+	var text string
+	switch c.State {
+	case app.StatePending:
+		text = "Wants to be your contact"
+		if c.Message != "" {
+			text += ": “" + c.Message + "”"
+		}
+		r.accept.Show()
+		r.decline.Show()
+	case app.StateRequested:
+		text = "Request sent · waiting for " + c.Name
+	case app.StateBlocked:
+		text = "Blocked"
+	default:
+		text = statusLabel(c.Status)
+		if c.Checked.IsZero() {
+			text = "Looking…"
+		}
+		if c.KeyChanged {
+			text = "Key changed: check the safety number"
+		}
+		r.call.Show()
+		if c.Status == presence.Offline {
+			r.call.Disable()
+		} else {
+			r.call.Enable()
+		}
 	}
 	setRichText(r.status, text)
-	if c.Status == presence.Offline {
-		r.call.Disable()
-	} else {
-		r.call.Enable()
-	}
 }
 
 func (r *contactRow) CreateRenderer() fyne.WidgetRenderer {
@@ -176,7 +229,16 @@ func (r *contactRow) CreateRenderer() fyne.WidgetRenderer {
 	text := container.New(layout.NewCustomPaddedVBoxLayout(-3*pad), r.label, r.status)
 	return widget.NewSimpleRenderer(container.NewBorder(nil, nil,
 		container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(20), r.dot)),
-		container.NewCenter(container.NewHBox(r.call, r.remove)), text))
+		container.NewCenter(container.NewHBox(r.accept, r.decline, r.call, r.more)), text))
+}
+
+// contactAction runs a buddy-list action off Fyne's goroutine.
+func (h *homeScreen) contactAction(action, name string) {
+	h.u.async(func(context.Context) {
+		if err := h.u.client.ContactAction(action, name, ""); err != nil {
+			h.u.post(func() { h.warn(firstLine(err.Error())) })
+		}
+	})
 }
 
 func (h *homeScreen) confirmRemove(name string) {
@@ -204,6 +266,8 @@ type searchPanel struct {
 	info    *widget.RichText
 	addBtn  *widget.Button
 	callBtn *widget.Button
+	ask     *dialog.FormDialog // the request's message, while asked
+	askMsg  *widget.Entry
 	found   string // the user the result is about
 	online  bool   // and they are online
 	busy    bool
@@ -303,14 +367,35 @@ func (p *searchPanel) refreshAdd() {
 	p.addBtn.Show()
 }
 
+// add asks the user found to be a contact, with a short message.
 func (p *searchPanel) add() {
 	user := p.found
-	p.addBtn.Hide()
-	p.h.u.async(func(context.Context) {
-		if _, err := p.h.u.client.AddContact(user); err != nil {
-			p.h.u.post(func() { setRichText(p.info, "Could not add: "+firstLine(err.Error())) })
+	msg := widget.NewEntry()
+	msg.SetPlaceHolder("Hi, it's " + p.h.id.Username)
+	msg.Validator = func(s string) error {
+		if len(s) > app.MaxRequestMessage {
+			return fmt.Errorf("at most %d bytes", app.MaxRequestMessage)
 		}
-	})
+		return nil
+	}
+	p.ask = dialog.NewForm("Ask "+user+" to be a contact", "Send request", "Cancel",
+		[]*widget.FormItem{widget.NewFormItem("Message", msg)}, func(ok bool) {
+			if !ok {
+				return
+			}
+			text := msg.Text
+			p.addBtn.Hide()
+			p.h.u.async(func(context.Context) {
+				if _, err := p.h.u.client.RequestContactWith(user, text); err != nil {
+					p.h.u.post(func() { setRichText(p.info, "Could not ask: "+firstLine(err.Error())) })
+					return
+				}
+				p.h.u.post(func() { setRichText(p.info, "Request sent to "+user) })
+			})
+		}, p.h.u.win)
+	p.askMsg = msg
+	p.ask.Resize(fyne.NewSize(min(p.h.u.win.Canvas().Size().Width-32, 360), 0))
+	p.ask.Show()
 }
 
 func plural(n int) string {

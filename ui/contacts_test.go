@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,16 +59,37 @@ func TestContactListFollowsPresence(t *testing.T) {
 		test.Type(sp.entry, "bob")
 		test.Tap(sp.button)
 		h.loop.until(t, "a search result", func() bool { return !sp.busy })
-		if strings.HasPrefix(richText(sp.info), "Online · 1 round") || time.Now().After(deadline) {
+		if strings.HasPrefix(richText(sp.info), "Offline · 1 round") || time.Now().After(deadline) {
 			break
 		}
 		sp.entry.SetText("")
 		time.Sleep(100 * time.Millisecond)
 	}
-	if got := richText(sp.info); !strings.HasPrefix(got, "Online · ") || !sp.addBtn.Visible() {
-		t.Fatalf("search result %q, add shown %v", got, sp.addBtn.Visible())
+	if got := richText(sp.info); !strings.HasPrefix(got, "Offline · ") || !sp.addBtn.Visible() {
+		t.Fatalf("search result %q (a stranger under contacts-only privacy), add shown %v", got, sp.addBtn.Visible())
 	}
+	bobEvents, stopBob := bob.Subscribe()
+	defer stopBob()
 	test.Tap(sp.addBtn)
+	h.loop.until(t, "the request form", func() bool { return sp.ask != nil })
+	test.Type(sp.askMsg, "hi bob")
+	sp.ask.Submit()
+	for asked := false; !asked; {
+		select {
+		case e := <-bobEvents:
+			r, ok := e.(app.ContactRequested)
+			asked = ok && r.From == "alice" && r.Message == "hi bob"
+		case <-time.After(waitFor):
+			t.Fatal("bob got no request from the window")
+		}
+	}
+	h.loop.until(t, "bob requested in the list", func() bool {
+		c, ok := hs.contact("bob")
+		return ok && c.State == app.StateRequested
+	})
+	if _, err := bob.AcceptContact("alice"); err != nil {
+		t.Fatal(err)
+	}
 	row := func() (app.Contact, bool) { return hs.contact("bob") }
 	h.loop.until(t, "bob online in the contact list", func() bool {
 		c, ok := row()
@@ -106,6 +128,40 @@ func TestContactListFollowsPresence(t *testing.T) {
 	})
 	if got := richText(hs.contactsCount); got != "0 of 1 online" {
 		t.Errorf("count %q", got)
+	}
+
+	// carol asks alice; alice accepts from the pending row.
+	carol := onlineUser(ctx, t, env, "carol")
+	h.loop.until(t, "carol's request in alice's list", func() bool {
+		if c, ok := hs.contact("carol"); ok && c.State == app.StatePending {
+			return true
+		}
+		go carol.RequestContactWith("alice", "hello from carol")
+		time.Sleep(200 * time.Millisecond)
+		return false
+	})
+	i := slices.IndexFunc(hs.contacts, func(c app.Contact) bool { return c.Name == "carol" })
+	item := hs.list.CreateItem()
+	hs.list.UpdateItem(i, item)
+	pending := item.(*contactRow)
+	if got := richText(pending.status); got != "Wants to be your contact: “hello from carol”" || !pending.accept.Visible() || pending.call.Visible() {
+		t.Errorf("carol's pending row: %q, accept shown %v", got, pending.accept.Visible())
+	}
+	test.Tap(pending.accept)
+	h.loop.until(t, "carol a contact", func() bool {
+		c, _ := hs.contact("carol")
+		return c.State == app.StateContact
+	})
+	deadline = time.Now().Add(waitFor)
+	for {
+		cs := carol.Contacts()
+		if len(cs) == 1 && cs[0].Name == "alice" && cs[0].State == app.StateContact {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("carol's list after alice accepted in the window: %+v", cs)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	// alice's own status menu reaches the client.

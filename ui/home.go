@@ -51,6 +51,9 @@ type homeScreen struct {
 	net *netStatus
 
 	mic, speaker *widget.Select // the call devices, in the account dialog
+	privacy      *widget.Select // who sees the status and may call
+	// settingPrivacy is set while the code, not the user, moves it.
+	settingPrivacy bool
 	// settingDevices is set while the code, not the user, moves them.
 	settingDevices bool
 
@@ -150,7 +153,22 @@ func newHomeScreen(u *UI) *homeScreen {
 		fieldName("Microphone"), h.mic,
 		fieldName("Speaker"), h.speaker,
 	)
-	h.account = container.NewVBox(h.signedInAs, widget.NewSeparator(), details, widget.NewSeparator(), h.net.superPeer,
+	h.privacy = widget.NewSelect([]string{privacyContacts, privacyEveryone}, func(v string) {
+		if h.settingPrivacy {
+			return
+		}
+		p := app.PrivacyContacts
+		if v == privacyEveryone {
+			p = app.PrivacyEveryone
+		}
+		h.u.async(func(context.Context) {
+			if err := h.u.client.SetPrivacy(p); err != nil {
+				h.u.post(func() { h.warn(firstLine(err.Error())) })
+			}
+		})
+	})
+	privacy := container.New(layout.NewFormLayout(), fieldName("Status and calls"), h.privacy)
+	h.account = container.NewVBox(h.signedInAs, widget.NewSeparator(), details, widget.NewSeparator(), privacy, h.net.superPeer,
 		widget.NewSeparator(), sound, echo)
 
 	body := container.NewBorder(
@@ -175,6 +193,13 @@ func newHomeScreen(u *UI) *homeScreen {
 // server and the super-peer.
 func (h *homeScreen) showAccount() {
 	h.loadDevices()
+	h.settingPrivacy = true
+	if h.u.client.Privacy() == app.PrivacyEveryone {
+		h.privacy.SetSelected(privacyEveryone)
+	} else {
+		h.privacy.SetSelected(privacyContacts)
+	}
+	h.settingPrivacy = false
 	// Scrolls when the window is shorter than the details.
 	scroll := container.NewVScroll(h.account)
 	win := h.u.win.Canvas().Size()
@@ -183,6 +208,12 @@ func (h *homeScreen) showAccount() {
 	d.Resize(fyne.NewSize(min(win.Width-32, 400), 0))
 	d.Show()
 }
+
+// The privacy menu's choices.
+const (
+	privacyContacts = "Contacts only"
+	privacyEveryone = "Everyone"
+)
 
 // fieldName is the muted name of a detail in the session card.
 func fieldName(text string) fyne.CanvasObject {

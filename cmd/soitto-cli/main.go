@@ -48,7 +48,12 @@ Commands:
                   ring USER; once answered, talk for D (default: until either
                   side hangs up or this is interrupted) and hang up
   net             NAT type, mapped address, attached super-peer, relay
-  contacts list|add USER|remove USER
+  contacts list | add USER [MESSAGE] | accept USER | decline USER | remove USER
+         | block USER | accept-key USER | safety USER | privacy contacts|everyone
+                  the buddy list: a request both sides must accept; block drops
+                  everything from USER unanswered; safety prints the number to
+                  compare with USER out of band; privacy says who sees your
+                  status and may call (default: contacts)
 
 SRC is FILE.wav, tone:HZ, silence or default (the system's microphone; or
 default:NAME); SINK is FILE.wav, null or default (or default:NAME).
@@ -169,7 +174,7 @@ func (x *cli) dispatch(ctx context.Context, args []string) error {
 		}
 		return x.listen(ctx)
 	case "contacts":
-		return x.contacts(rest)
+		return x.contacts(ctx, rest)
 	case "net":
 		if len(rest) != 0 {
 			return fmt.Errorf("%w: net takes no arguments", errUsage)

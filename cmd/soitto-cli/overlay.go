@@ -125,39 +125,89 @@ func (x *cli) status(state string) error {
 	return nil
 }
 
-func (x *cli) contacts(args []string) error {
+const contactsUsage = "contacts list|add USER [MESSAGE]|accept USER|decline USER|remove USER|block USER|accept-key USER|safety USER|privacy contacts|everyone"
+
+// contacts lists or changes the buddy list: through the running session
+// when there is one (listen, the window), else online for the moment.
+func (x *cli) contacts(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: contacts list|add USER|remove USER", errUsage)
+		return fmt.Errorf("%w: %s", errUsage, contactsUsage)
 	}
-	switch {
-	case args[0] == "list" && len(args) == 1:
-		list, err := x.client.SavedContacts()
-		if err != nil {
+	switch action := args[0]; {
+	case action == "list" && len(args) == 1:
+		if err := x.online(ctx, app.OnlineOptions{}); err != nil {
 			return fmt.Errorf("contacts: %w", err)
 		}
-		for _, ct := range list {
+		defer x.client.Logout()
+		if err := x.client.BuddyListRefused(); err != nil {
+			return fmt.Errorf("contacts: %w", err)
+		}
+		for _, ct := range x.client.Contacts() {
 			if x.json {
-				if err := x.print(map[string]any{"name": ct.Name, "added": ct.Added}); err != nil {
+				o := map[string]any{"name": ct.Name, "state": ct.State, "added": ct.Added, "key_changed": ct.KeyChanged}
+				if ct.Message != "" {
+					o["message"] = ct.Message
+				}
+				if err := x.print(o); err != nil {
 					return err
 				}
 				continue
 			}
-			fmt.Fprintf(x.out, "%s\n", ct.Name)
+			line := fmt.Sprintf("%-20s %s", ct.Name, ct.State)
+			if ct.Message != "" {
+				line += fmt.Sprintf("  %q", ct.Message)
+			}
+			if ct.KeyChanged {
+				line += "  KEY CHANGED (compare the safety number, then accept-key)"
+			}
+			fmt.Fprintln(x.out, line)
 		}
 		return nil
-	case (args[0] == "add" || args[0] == "remove") && len(args) == 2:
-		applied, err := x.client.RequestContact(args[1], args[0] == "add")
+	case (action == "safety") && len(args) == 2:
+		if err := x.online(ctx, app.OnlineOptions{}); err != nil {
+			return fmt.Errorf("contacts: %w", err)
+		}
+		defer x.client.Logout()
+		n, err := x.client.SafetyNumber(args[1])
 		if err != nil {
-			return fmt.Errorf("contacts %s: %w", args[0], err)
+			return fmt.Errorf("contacts safety: %w", err)
 		}
 		if x.json {
-			return x.print(map[string]any{args[0]: args[1], "applied": applied})
+			return x.print(map[string]any{"user": args[1], "safety_number": n})
 		}
-		verb := map[string]string{"add": "added", "remove": "removed"}[args[0]]
-		fmt.Fprintf(x.out, "%s %s\n", verb, args[1])
+		fmt.Fprintf(x.out, "safety number with %s: %s\n", args[1], n)
+		return nil
+	case action == "add" && (len(args) == 2 || len(args) == 3),
+		(action == "accept" || action == "decline" || action == "remove" || action == "block" || action == "accept-key" || action == "privacy") && len(args) == 2:
+		msg := ""
+		if len(args) == 3 {
+			msg = args[2]
+		}
+		applied, err := x.client.RequestContactAction(action, args[1], msg)
+		if err != nil {
+			return fmt.Errorf("contacts %s: %w", action, err)
+		}
+		if !applied {
+			// No session running: go online for the moment, so that
+			// the request or answer reaches the other side now.
+			if err := x.online(ctx, app.OnlineOptions{Receive: true}); err != nil {
+				return fmt.Errorf("contacts: %w", err)
+			}
+			err := x.client.ContactAction(action, args[1], msg)
+			x.client.Logout() // waits for the signal to go
+			if err != nil {
+				return fmt.Errorf("contacts %s: %w", action, err)
+			}
+		}
+		if x.json {
+			return x.print(map[string]any{"action": action, "user": args[1], "applied": applied})
+		}
+		done := map[string]string{"add": "asked", "accept": "accepted", "decline": "declined", "remove": "removed",
+			"block": "blocked", "accept-key": "accepted the new key of", "privacy": "privacy"}[action]
+		fmt.Fprintf(x.out, "%s %s\n", done, args[1])
 		return nil
 	}
-	return fmt.Errorf("%w: contacts list|add USER|remove USER (accept and block come with contact requests)", errUsage)
+	return fmt.Errorf("%w: %s", errUsage, contactsUsage)
 }
 
 // listen stays online and prints one line per event until interrupted.
@@ -207,6 +257,12 @@ func (x *cli) event(e app.Event) error {
 		}
 		line = "contacts " + strings.Join(names, " ")
 		obj = map[string]any{"event": "contacts", "contacts": names}
+		states := make([]string, len(e.Contacts))
+		for i, ct := range e.Contacts {
+			states[i] = ct.Name + ":" + string(ct.State)
+		}
+		line = "contacts " + strings.Join(states, " ")
+		obj["states"] = states
 	case app.Promoted:
 		line = "super-peer at " + e.Addr
 		obj = map[string]any{"event": "promoted", "addr": e.Addr}
@@ -231,6 +287,18 @@ func (x *cli) event(e app.Event) error {
 	case app.CallChanged:
 		line = callText(e.Call, time.Time{})
 		obj = callObject(e.Call, time.Time{})
+	case app.ContactRequested:
+		line = "contact request from " + e.From
+		if e.Message != "" {
+			line += fmt.Sprintf(": %q", e.Message)
+		}
+		obj = map[string]any{"event": "contact_request", "from": e.From, "message": e.Message}
+	case app.ContactKeyChanged:
+		line = "key changed " + e.Contact.Name
+		obj = map[string]any{"event": "key_changed", "user": e.Contact.Name}
+	case app.BuddyListRefused:
+		line = "buddy list refused: " + e.Err.Error()
+		obj = map[string]any{"event": "buddy_list_refused", "error": e.Err.Error()}
 	case app.SignalReceived:
 		line = fmt.Sprintf("signal %s from %s (%d bytes)", e.Kind, e.From, len(e.Payload))
 		obj = map[string]any{"event": "signal", "from": e.From, "kind": e.Kind, "bytes": len(e.Payload)}

@@ -49,6 +49,8 @@ func TestCallLocal(t *testing.T) {
 			t.Fatalf("register %s: %s", u, r.stderr)
 		}
 	}
+	// Strangers: bob lets anyone call (contacts are issue 8's test).
+	everyone(t, as("bob"), cli)
 	out, heard := filepath.Join(dir, "out.wav"), filepath.Join(dir, "heard.wav")
 	cmd := exec.Command(cli, "listen", "--auto-answer", "--mic", bobWAV, "--speaker", out)
 	cmd.Env = append(os.Environ(), as("bob")...)

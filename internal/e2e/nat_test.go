@@ -114,6 +114,12 @@ func TestNATPairs(t *testing.T) {
 		}, "registering %s", p.user)
 	}
 	for _, p := range all {
+		// Strangers pinging each other: anyone may open a session.
+		if r := runIn(t, p.host, as(p.user), cli, "contacts", "privacy", "everyone"); r.code != 0 {
+			t.Fatalf("privacy %s: %s", p.user, r.stderr)
+		}
+	}
+	for _, p := range all {
 		l := startListenIn(t, p.host, as(p.user), cli)
 		l.expect(t, "online via ", 30*time.Second)
 	}

@@ -22,6 +22,7 @@ func TestPingLocal(t *testing.T) {
 			t.Fatalf("register %s: %s", u, r.stderr)
 		}
 	}
+	everyone(t, as("bob"), cli)
 	bob := startListen(t, as("bob"), cli)
 	bob.expect(t, "online via ", 20*time.Second)
 
@@ -89,4 +90,16 @@ func localNetwork(t *testing.T, bin string) func(user string) []string {
 		return []string{"SOITTO_PASSWORD=" + user + "'s password", "XDG_DATA_HOME=" + filepath.Join(profiles, user),
 			"SOITTO_NETWORK=" + network, "SOITTO_ICE_NETWORKS=127.0.0.0/8"}
 	}
+}
+
+// everyone lets anyone see the user's status and call them (the
+// default is contacts only), for tests between strangers.
+func everyone(t *testing.T, env []string, cli string) {
+	t.Helper()
+	eventually(t, 20*time.Second, func() error {
+		if r := runCmd(t, env, cli, "contacts", "privacy", "everyone"); r.code != 0 {
+			return fmt.Errorf("exit %d: %s", r.code, r.stderr)
+		}
+		return nil
+	}, "privacy everyone")
 }

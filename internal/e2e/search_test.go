@@ -49,6 +49,8 @@ func TestSearchAndPresence(t *testing.T) {
 			t.Fatalf("register %s: %s", u, r.stderr)
 		}
 	}
+	// bob's status is public: strangers' searches see it.
+	everyone(t, as("bob"), cli)
 	bobListen := startListen(t, as("bob"), cli)
 	bobListen.expect(t, "online via ", 20*time.Second)
 
@@ -70,9 +72,13 @@ func TestSearchAndPresence(t *testing.T) {
 		t.Fatalf("search --json: %+v", found)
 	}
 
-	// alice follows bob: his status change reaches her listen.
+	// alice and bob become contacts; his status changes reach her listen.
 	if r := runCmd(t, as("alice"), cli, "contacts", "add", "bob"); r.code != 0 {
 		t.Fatalf("contacts add: %s", r.stderr)
+	}
+	bobListen.expect(t, "contact request from alice", 20*time.Second)
+	if r := runCmd(t, as("bob"), cli, "contacts", "accept", "alice"); r.code != 0 {
+		t.Fatalf("contacts accept: %s", r.stderr)
 	}
 	aliceListen := startListen(t, as("alice"), cli)
 	aliceListen.expect(t, "presence bob online", 20*time.Second)
