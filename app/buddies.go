@@ -603,3 +603,63 @@ func (c *Client) endCallsWith(user string) {
 		c.endCall(o, k, EndHungUp, "", "blocked")
 	}
 }
+
+// ExportContacts writes the buddy list, sealed and signed as the
+// profile's, to path (never over an existing file), to take to another
+// machine.
+func (c *Client) ExportContacts(path string) error {
+	c.mu.Lock()
+	s := c.session
+	if s == nil {
+		c.mu.Unlock()
+		return ErrNotLoggedIn
+	}
+	l := profile.BuddyList{Version: s.buddies.version, Privacy: string(s.buddies.privacy)}
+	for _, ct := range s.contacts {
+		p := s.buddies.pins[ct.Name]
+		l.Buddies = append(l.Buddies, profile.Buddy{Name: ct.Name, State: profile.BuddyState(ct.State), Added: ct.Added,
+			Message: ct.Message, Key: p.key, NewKey: p.newKey})
+	}
+	k, key, cert := s.buddies.key, s.key, s.cert
+	c.mu.Unlock()
+	return profile.ExportBuddies(path, l, k, key, cert)
+}
+
+// ImportContacts adds the buddies of a list exported elsewhere (opened
+// with password, the one it was sealed with) to this one: users not in
+// this list are added as they were there, with their pinned keys.
+func (c *Client) ImportContacts(path, password string) (added int, err error) {
+	c.mu.Lock()
+	s := c.session
+	c.mu.Unlock()
+	if s == nil {
+		return 0, ErrNotLoggedIn
+	}
+	n, _, err := c.network(s.profile)
+	if err != nil {
+		return 0, err
+	}
+	l, err := profile.ImportBuddies(path, password, n.CAPool(), s.ident.Username)
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	for _, b := range l.Buddies {
+		if slices.ContainsFunc(s.contacts, func(ct Contact) bool { return ct.Name == b.Name }) || len(s.contacts) >= profile.MaxContacts {
+			continue
+		}
+		s.contacts = append(s.contacts, Contact{Name: b.Name, Added: b.Added, State: ContactState(b.State), Message: b.Message, KeyChanged: b.NewKey != nil})
+		s.buddies.pins[b.Name] = pin{key: b.Key, newKey: b.NewKey}
+		added++
+	}
+	list := slices.Clone(s.contacts)
+	c.mu.Unlock()
+	if err := c.saveBuddies(s); err != nil {
+		return added, err
+	}
+	c.events.publish(ContactsChanged{Contacts: list})
+	for _, ct := range list {
+		c.checkNow(ct.Name) // find them, and tell them where we are now
+	}
+	return added, nil
+}

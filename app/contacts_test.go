@@ -196,6 +196,10 @@ func TestContactsPrivacy(t *testing.T) {
 	if n, _ := alice.SafetyNumber("bob"); n != before {
 		t.Errorf("safety numbers differ: alice %q, bob %q", n, before)
 	}
+	exported := t.TempDir() + "/alice.buddies"
+	if err := alice.ExportContacts(exported); err != nil {
+		t.Fatal(err)
+	}
 	alice.Logout()
 	alice2, err := app.New(app.Config{ProfilesDir: t.TempDir(), Network: env.NetworkPath, KDF: fastKDF})
 	if err != nil {
@@ -209,13 +213,19 @@ func TestContactsPrivacy(t *testing.T) {
 	}
 	t.Cleanup(alice2.Logout)
 	alice2.WaitOnline(ctx)
-	befriendAgain := func() { alice2.RequestContactWith("bob", "new laptop") }
-	befriendAgain()
+	// The list moves with her: exported, imported on the new machine.
+	if _, err := alice2.ImportContacts(exported, "not alice's password"); err == nil {
+		t.Error("imported with a wrong password")
+	}
+	if n, err := alice2.ImportContacts(exported, "alice's password"); err != nil || n != 1 {
+		t.Fatalf("import: %d %v", n, err)
+	}
+	if cs := alice2.Contacts(); len(cs) != 1 || cs[0].Name != "bob" || cs[0].State != app.StateContact {
+		t.Errorf("alice's list on the new machine: %+v", cs)
+	}
+	// alice2 finds bob and asks for his presence: signed with her new key.
 	e := waitEvent(t, be, "a key change", func(e app.Event) bool {
 		_, ok := e.(app.ContactKeyChanged)
-		if !ok {
-			befriendAgain()
-		}
 		return ok
 	})
 	if kc := e.(app.ContactKeyChanged); kc.Contact.Name != "alice" || !kc.Contact.KeyChanged {

@@ -208,3 +208,18 @@ func askSession(p *profile.Profile, req controlRequest) (applied bool, err error
 	}
 	return true, nil
 }
+
+// SessionRunning tells whether an interactive session of the current
+// profile runs (listen, the window): it answers on the control socket.
+func (c *Client) SessionRunning() bool {
+	p, err := c.currentProfile()
+	if err != nil {
+		return false
+	}
+	conn, err := net.DialTimeout("unix", p.ControlPath(), time.Second)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}

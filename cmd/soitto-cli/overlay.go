@@ -125,7 +125,7 @@ func (x *cli) status(state string) error {
 	return nil
 }
 
-const contactsUsage = "contacts list|add USER [MESSAGE]|accept USER|decline USER|remove USER|block USER|accept-key USER|safety USER|privacy contacts|everyone"
+const contactsUsage = "contacts list|add USER [MESSAGE]|accept USER|decline USER|remove USER|block USER|accept-key USER|safety USER|privacy contacts|everyone|export FILE|import FILE"
 
 // contacts lists or changes the buddy list: through the running session
 // when there is one (listen, the window), else online for the moment.
@@ -176,6 +176,31 @@ func (x *cli) contacts(ctx context.Context, args []string) error {
 			return x.print(map[string]any{"user": args[1], "safety_number": n})
 		}
 		fmt.Fprintf(x.out, "safety number with %s: %s\n", args[1], n)
+		return nil
+	case (action == "export" || action == "import") && len(args) == 2:
+		if action == "import" && x.client.SessionRunning() {
+			return errors.New("contacts import: a session of this profile is running (listen or the window): stop it first")
+		}
+		if err := x.online(ctx, app.OnlineOptions{}); err != nil {
+			return fmt.Errorf("contacts: %w", err)
+		}
+		defer x.client.Logout()
+		if action == "export" {
+			if err := x.client.ExportContacts(args[1]); err != nil {
+				return fmt.Errorf("contacts export: %w", err)
+			}
+			fmt.Fprintf(x.out, "exported to %s (sealed with your password)\n", args[1])
+			return nil
+		}
+		pw, err := x.password("Password the list was exported with: ", false)
+		if err != nil {
+			return err
+		}
+		n, err := x.client.ImportContacts(args[1], pw)
+		if err != nil {
+			return fmt.Errorf("contacts import: %w", err)
+		}
+		fmt.Fprintf(x.out, "imported %d from %s\n", n, args[1])
 		return nil
 	case action == "add" && (len(args) == 2 || len(args) == 3),
 		(action == "accept" || action == "decline" || action == "remove" || action == "block" || action == "accept-key" || action == "privacy") && len(args) == 2:
