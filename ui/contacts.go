@@ -112,7 +112,11 @@ func (h *homeScreen) setContacts(cs []app.Contact) {
 	} else {
 		h.contactsEmpty.Hide()
 		h.list.Show()
-		setRichText(h.contactsCount, fmt.Sprintf("%d of %d online", online, contacts))
+		if contacts > 0 {
+			setRichText(h.contactsCount, fmt.Sprintf("%d of %d online", online, contacts))
+		} else {
+			setRichText(h.contactsCount, "")
+		}
 	}
 	h.list.Refresh()
 	h.search.refreshAdd()
