@@ -376,7 +376,7 @@ const (
 // buffering. The schedule starts over when the jitter buffer first
 // holds its target (Ready), so the delay is the target and not the
 // target plus the clock's chance phase; a late wake-up plays the frames
-// it owes.
+// it owes, as far as their packets are here.
 func (v *Voice) playLoop() {
 	defer v.wg.Done()
 	frame := make([]int16, audio.FrameSamples)
@@ -393,6 +393,11 @@ func (v *Voice) playLoop() {
 		}
 		now := time.Now()
 		for n := 0; !next.After(now) && n < maxCatchUp; n++ {
+			if n > 0 && !v.hasNext() {
+				// A stall held up the sender too (or the network):
+				// make nothing up for it, start the schedule again.
+				break
+			}
 			if err := v.playFrame(frame); err != nil {
 				v.setErr(fmt.Errorf("media: speaker: %w", err))
 				return
@@ -410,6 +415,12 @@ func (v *Voice) playLoop() {
 		}
 		t.Reset(time.Until(next))
 	}
+}
+
+func (v *Voice) hasNext() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.jb.HasNext()
 }
 
 // playFrame plays the jitter buffer's next turn.

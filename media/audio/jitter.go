@@ -193,6 +193,12 @@ func (j *Jitter) reset() {
 	j.started, j.missing, j.pops = false, 0, 0
 }
 
+// HasNext tells whether the packet whose turn is next is here (a clock
+// catching up after a stall plays only what has arrived).
+func (j *Jitter) HasNext() bool {
+	return j.started && j.has[j.next%jitterSlots]
+}
+
 // Pop is the playout clock's turn: what to play for the next frame, and
 // the payload to decode for PlayPacket and PlayFEC.
 func (j *Jitter) Pop() (Play, []byte) {
