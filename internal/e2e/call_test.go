@@ -44,11 +44,7 @@ func TestCallLocal(t *testing.T) {
 	aliceWAV, bobWAV := filepath.Join(dir, "speech.wav"), filepath.Join(dir, "bob-speech.wav")
 	aliceSaid := speech(t, aliceWAV, "Hello Bob, this is Alice, calling you over Soitto. One, two, three, four, five. The call sounds clear from here.")
 	bobSaid := speech(t, bobWAV, "Hi Alice, Bob here. I can hear you well. Let us try the sound both ways, from my microphone to your speaker.")
-	for _, u := range []string{"alice", "bob"} {
-		if r := runCmd(t, as(u), cli, "register", u); r.code != 0 {
-			t.Fatalf("register %s: %s", u, r.stderr)
-		}
-	}
+	register(t, as, cli, "alice", "bob")
 	// Strangers: bob lets anyone call (contacts are issue 8's test).
 	everyone(t, as("bob"), cli)
 	out, heard := filepath.Join(dir, "out.wav"), filepath.Join(dir, "heard.wav")

@@ -19,11 +19,7 @@ func TestContactsLocal(t *testing.T) {
 	bin := buildBinaries(t, "soitto-login", "soitto-node", "soitto-cli")
 	cli := filepath.Join(bin, "soitto-cli")
 	as := localNetwork(t, bin)
-	for _, u := range []string{"alice", "bob"} {
-		if r := runCmd(t, as(u), cli, "register", u); r.code != 0 {
-			t.Fatalf("register %s: %s", u, r.stderr)
-		}
-	}
+	register(t, as, cli, "alice", "bob")
 	bob := startListen(t, as("bob"), cli)
 	bob.expect(t, "online via ", 20*time.Second)
 	alice := startListen(t, as("alice"), cli)

@@ -17,11 +17,7 @@ func TestPingLocal(t *testing.T) {
 	bin := buildBinaries(t, "soitto-login", "soitto-node", "soitto-cli")
 	cli := filepath.Join(bin, "soitto-cli")
 	as := localNetwork(t, bin)
-	for _, u := range []string{"alice", "bob"} {
-		if r := runCmd(t, as(u), cli, "register", u); r.code != 0 {
-			t.Fatalf("register %s: %s", u, r.stderr)
-		}
-	}
+	register(t, as, cli, "alice", "bob")
 	everyone(t, as("bob"), cli)
 	bob := startListen(t, as("bob"), cli)
 	bob.expect(t, "online via ", 20*time.Second)
@@ -102,4 +98,14 @@ func everyone(t *testing.T, env []string, cli string) {
 		}
 		return nil
 	}, "privacy everyone")
+}
+
+// register registers users on the network as runs soitto-cli with.
+func register(t *testing.T, as func(string) []string, cli string, users ...string) {
+	t.Helper()
+	for _, u := range users {
+		if r := runCmd(t, as(u), cli, "register", u); r.code != 0 {
+			t.Fatalf("register %s: %s", u, r.stderr)
+		}
+	}
 }
