@@ -14,6 +14,10 @@ import (
 	"soitto/overlay/wire"
 )
 
+// reasonNoAnswer is a cancel's reason when the caller's ring timeout
+// ended the call.
+const reasonNoAnswer = "no answer"
+
 // DefaultRingTimeout is how long a call rings before it ends unanswered.
 const DefaultRingTimeout = 45 * time.Second
 
@@ -261,7 +265,8 @@ func (c *Client) ringExpired(o *online, k *call) {
 		return
 	}
 	if k.info.Outgoing {
-		c.tell(o, k, callSignal{Action: actCancel})
+		// Said so: the callee's own timer may not have fired yet.
+		c.tell(o, k, callSignal{Action: actCancel, Reason: reasonNoAnswer})
 	}
 	c.endCall(o, k, EndNoAnswer, "", "")
 }

@@ -63,7 +63,11 @@ func (c *Client) onCallSignal(o *online, from string, payload []byte) error {
 			c.endCall(o, k, EndBusy, from, "")
 		}
 	case actCancel:
-		if !out {
+		switch {
+		case out:
+		case m.Reason == reasonNoAnswer:
+			c.endCall(o, k, EndNoAnswer, "", "")
+		default:
 			c.endCall(o, k, EndCancelled, from, "")
 		}
 	case actHangup:

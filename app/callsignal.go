@@ -19,6 +19,7 @@ const kindCall = "call"
 //	{"call":"<32 hex>","action":"decline"}
 //	{"call":"<32 hex>","action":"busy"}
 //	{"call":"<32 hex>","action":"cancel"}          the caller gave up before an answer
+//	{"call":"<32 hex>","action":"cancel","reason":"no answer"}   … because it rang too long
 //	{"call":"<32 hex>","action":"hangup","reason":"…"}
 //
 // The caller picks the ID and sends invite, naming the super-peer its
