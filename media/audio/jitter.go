@@ -56,6 +56,7 @@ type JitterStats struct {
 	Recovered  uint64 // frames recovered from the next packet's FEC
 	Concealed  uint64 // frames concealed
 	Dropped    uint64 // frames skipped to bring the delay down
+	Stretched  uint64 // of the concealed: underruns, the turn kept for the late packet
 	// Jitter is the interarrival jitter (RFC 3550, A.8).
 	Jitter time.Duration
 	// Target is the delay the buffer aims at.
@@ -230,12 +231,21 @@ func (j *Jitter) Pop() (Play, []byte) {
 		j.stats.Played++
 		return PlayPacket, p
 	}
-	j.next++
 	j.missing++
 	if j.missing >= resetAfter {
 		j.reset()
 		return PlayWait, nil
 	}
+	if !j.anyBuffered() {
+		// An underrun, not a loss: nothing later has come either (the
+		// sender or the path stalled). Conceal, but keep the turn: the
+		// packet plays when it comes instead of arriving late, and the
+		// delay this adds is trimmed later.
+		j.stats.Concealed++
+		j.stats.Stretched++
+		return PlayConceal, nil
+	}
+	j.next++
 	if i := j.next % jitterSlots; j.has[i] {
 		j.stats.Recovered++
 		return PlayFEC, j.slots[i] // stays for its own turn

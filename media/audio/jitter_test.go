@@ -65,8 +65,11 @@ func TestJitterReorderDuplicateLate(t *testing.T) {
 func TestJitterLossFECAndConceal(t *testing.T) {
 	j := NewJitter()
 	t0 := time.Now()
-	// 3 lost alone: FEC from 4. 6 and 7 lost: 6 concealed, 7 from 8's
-	// FEC. Packets arrive one a turn, the buffer two frames behind.
+	// 3 lost alone: FEC from 4. 6 and 7 lost: at 6's turn nothing later
+	// has come, so it is an underrun: concealed, the turn kept (the
+	// delay grows a frame); once 8 is here, 6 is concealed as lost and 7
+	// recovered from 8's FEC. Packets arrive one a turn, the buffer two
+	// frames behind.
 	lost := map[uint16]bool{3: true, 6: true, 7: true}
 	var plays []Play
 	var got []int
@@ -77,14 +80,14 @@ func TestJitterLossFECAndConceal(t *testing.T) {
 		p, g := pops(j, 1)
 		plays, got = append(plays, p...), append(got, g...)
 	}
-	want := []Play{PlayWait, PlayPacket, PlayPacket, PlayFEC, PlayPacket, PlayPacket, PlayConceal, PlayFEC, PlayPacket, PlayPacket}
-	wantP := []int{-1, 1, 2, 4, 4, 5, -1, 8, 8, 9}
+	want := []Play{PlayWait, PlayPacket, PlayPacket, PlayFEC, PlayPacket, PlayPacket, PlayConceal, PlayConceal, PlayFEC, PlayPacket, PlayPacket}
+	wantP := []int{-1, 1, 2, 4, 4, 5, -1, -1, 8, 8, 9}
 	for i := range want {
 		if plays[i] != want[i] || got[i] != wantP[i] {
 			t.Fatalf("turn %d: %v %d, want %v %d", i, plays[i], got[i], want[i], wantP[i])
 		}
 	}
-	if s := j.Stats(); s.Recovered != 2 || s.Concealed != 1 || s.Played != 7 {
+	if s := j.Stats(); s.Recovered != 2 || s.Concealed != 2 || s.Stretched != 1 || s.Played != 6 {
 		t.Fatalf("stats %+v", s)
 	}
 }
@@ -214,5 +217,38 @@ func TestJitterTrimsStandingDelay(t *testing.T) {
 	s := j.Stats()
 	if s.Dropped != 1 || s.Depth != s.Target {
 		t.Fatalf("after a lost tick and two windows: dropped %d, depth %v at a pop, target %v", s.Dropped, s.Depth, s.Target)
+	}
+}
+
+// TestJitterStallIsNotLoss: when the sender (or the path) stalls and
+// then sends what it held, the frames are played late rather than
+// concealed and then dropped as late.
+func TestJitterStallIsNotLoss(t *testing.T) {
+	j := NewJitter()
+	t0 := time.Now()
+	seq := uint16(0)
+	for range 20 {
+		feed(j, t0, seq)
+		seq++
+		j.Pop()
+	}
+	for range 5 { // 100 ms with nothing
+		if p, _ := j.Pop(); p != PlayConceal && p != PlayPacket {
+			t.Fatalf("during the stall: %v", p)
+		}
+	}
+	played := j.Stats().Played
+	for range 5 { // the held packets come in a burst
+		feed(j, t0, seq)
+		seq++
+	}
+	for range 10 {
+		feed(j, t0, seq)
+		seq++
+		j.Pop()
+	}
+	s := j.Stats()
+	if s.Late != 0 || s.Stretched == 0 || s.Played-played < 10 {
+		t.Fatalf("after a stall: %+v (played %d since)", s, s.Played-played)
 	}
 }
