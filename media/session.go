@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,10 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pion/dtls/v3"
-	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/logging"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
 )
@@ -351,44 +347,6 @@ func newSession(cfg Config, id string, offerer bool) (*Session, error) {
 	return s, nil
 }
 
-// settingEngine is pion's configuration for cfg: the network, the ICE
-// waits, no multicast DNS, and AES-GCM only for DTLS and SRTP.
-func settingEngine(cfg Config, log *slog.Logger) webrtc.SettingEngine {
-	var se webrtc.SettingEngine
-	se.LoggerFactory = pionLogs{log}
-	if cfg.Net != nil {
-		se.SetNet(cfg.Net)
-	}
-	switch {
-	case cfg.RelayWait > 0:
-		se.SetRelayAcceptanceMinWait(cfg.RelayWait)
-	case cfg.RelayWait < 0, cfg.RelayOnly:
-		// Set even for RelayOnly: pion means relay-only agents not to
-		// wait, but through webrtc (NewAgentWithOptions) it picks the
-		// wait before the candidate types, so they waited 2 s.
-		se.SetRelayAcceptanceMinWait(0)
-	default:
-		se.SetRelayAcceptanceMinWait(DefaultRelayWait)
-	}
-	if cfg.Audio {
-		// A call whose path is gone is over sooner than pion's 30 s:
-		// disconnected after 5 s without a check answered, failed 10 s
-		// later (a Wi-Fi roam survives; a crashed peer ends the call).
-		se.SetICETimeouts(audioDisconnected, audioFailed, audioKeepalive)
-	}
-	// No multicast DNS: host candidates carry real addresses, and no
-	// query leaves for 224.0.0.251.
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
-	if cfg.IPFilter != nil {
-		se.SetIPFilter(cfg.IPFilter)
-		se.SetIncludeLoopbackCandidate(true)
-	}
-	se.SetDTLSCipherSuites(dtls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, dtls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256)
-	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_256_GCM)
-	return se
-}
-
 // failure is why the connection failed.
 func (s *Session) failure() error {
 	if s.pc.SCTP().Transport().State() == webrtc.DTLSTransportStateFailed {
@@ -514,67 +472,6 @@ func (s *Session) Verify() error {
 // Verify.
 func (s *Session) Verified() <-chan struct{} { return s.verified }
 
-func (s *Session) useControl(dc *webrtc.DataChannel) {
-	s.mu.Lock()
-	if s.control != nil {
-		s.mu.Unlock()
-		return // only the first control channel counts
-	}
-	s.control = dc
-	s.mu.Unlock()
-	dc.OnOpen(func() { s.openOnce.Do(func() { close(s.opened) }) })
-	dc.OnMessage(func(msg webrtc.DataChannelMessage) {
-		if s.Verify() != nil {
-			return // nothing is taken before the identity is checked
-		}
-		if msg.IsString {
-			return
-		}
-		kind, id, ok := parseControl(msg.Data)
-		switch {
-		case !ok:
-		case kind == ctlPing:
-			if err := dc.Send(controlMessage(ctlPong, id)); err != nil {
-				s.log.Debug("pong not sent", "err", err)
-			}
-		case kind == ctlPong:
-			now := time.Now()
-			s.mu.Lock()
-			ch := s.pings[id]
-			delete(s.pings, id)
-			s.mu.Unlock()
-			if ch != nil {
-				ch <- now
-			}
-		}
-	})
-	dc.OnClose(func() { s.remoteEnded(fmt.Errorf("media: %s closed the session", s.cfg.Remote)) })
-}
-
-// Control channel messages: a kind byte and a 64-bit big-endian request
-// ID. Anything else is ignored, so later versions can add kinds.
-const (
-	ctlPing = 'p' // echo the ID back in a pong
-	ctlPong = 'P'
-	ctlLen  = 9
-)
-
-func controlMessage(kind byte, id uint64) []byte {
-	b := make([]byte, ctlLen)
-	b[0] = kind
-	binary.BigEndian.PutUint64(b[1:], id)
-	return b
-}
-
-// parseControl reads a control message; ok is false for anything that
-// is not one.
-func parseControl(b []byte) (kind byte, id uint64, ok bool) {
-	if len(b) != ctlLen || (b[0] != ctlPing && b[0] != ctlPong) {
-		return 0, 0, false
-	}
-	return b[0], binary.BigEndian.Uint64(b[1:]), true
-}
-
 // ID is the session's ID, the offerer's random choice.
 func (s *Session) ID() string { return s.id }
 
@@ -684,39 +581,6 @@ func (s *Session) Open(ctx context.Context) error {
 	return nil
 }
 
-// Ping measures a round trip over the control channel: a request the
-// other side's session answers by itself.
-func (s *Session) Ping(ctx context.Context) (time.Duration, error) {
-	if err := s.Open(ctx); err != nil {
-		return 0, err
-	}
-	var idb [8]byte
-	rand.Read(idb[:])
-	id := binary.BigEndian.Uint64(idb[:])
-	ch := make(chan time.Time, 1)
-	s.mu.Lock()
-	s.pings[id] = ch
-	dc := s.control
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.pings, id)
-		s.mu.Unlock()
-	}()
-	start := time.Now()
-	if err := dc.Send(controlMessage(ctlPing, id)); err != nil {
-		return 0, fmt.Errorf("media: ping: %w", err)
-	}
-	select {
-	case t := <-ch:
-		return t.Sub(start), nil
-	case <-s.done:
-		return 0, s.Err()
-	case <-ctx.Done():
-		return 0, fmt.Errorf("media: ping %s: %w", s.cfg.Remote, ctx.Err())
-	}
-}
-
 // PeerConnection is the session's connection, for the audio track and
 // data channels later features add. Callers must not replace the
 // handlers the session set (OnICECandidate, OnConnectionStateChange,
@@ -804,30 +668,3 @@ func closeReason(err error) string {
 	}
 	return truncate(oneLine(strings.TrimPrefix(err.Error(), "media: ")), maxReason)
 }
-
-// pionLogs sends pion's logs to the session's logger, at debug level:
-// what matters to the user, the session reports itself.
-type pionLogs struct{ log *slog.Logger }
-
-func (f pionLogs) NewLogger(scope string) logging.LeveledLogger {
-	return pionLogger{f.log.With("pion", scope)}
-}
-
-type pionLogger struct{ l *slog.Logger }
-
-func (l pionLogger) logf(format string, args ...any) {
-	if l.l.Enabled(context.Background(), slog.LevelDebug) {
-		l.l.Debug(fmt.Sprintf(format, args...))
-	}
-}
-
-func (pionLogger) Trace(string)                {}
-func (pionLogger) Tracef(string, ...any)       {}
-func (pionLogger) Debug(string)                {}
-func (pionLogger) Debugf(string, ...any)       {}
-func (l pionLogger) Info(m string)             { l.logf("%s", m) }
-func (l pionLogger) Infof(f string, a ...any)  { l.logf(f, a...) }
-func (l pionLogger) Warn(m string)             { l.logf("%s", m) }
-func (l pionLogger) Warnf(f string, a ...any)  { l.logf(f, a...) }
-func (l pionLogger) Error(m string)            { l.logf("%s", m) }
-func (l pionLogger) Errorf(f string, a ...any) { l.logf(f, a...) }
