@@ -22,8 +22,11 @@ type Match struct {
 	// energy, so silent stretches do not count.
 	Segments    []Segment
 	SegmentCorr float64
-	// Envelope is the correlation of the 10 ms loudness envelopes at
-	// Lag: robust to a codec that keeps the sound but not the waveform.
+	// Envelope is the correlation of the 10 ms loudness envelopes:
+	// robust to a codec that keeps the sound but not the waveform. It is
+	// taken per segment at the segment's own lag (a jitter buffer may
+	// move the lag a frame or two during a call), weighted by energy;
+	// at Lag for a source shorter than a segment.
 	Envelope float64
 }
 
@@ -47,7 +50,7 @@ func Compare(src, rec []int16) Match {
 	m.Corr = corrAt(src, rec, m.Lag)
 	m.Envelope = envelopeCorr(src, rec, m.Lag)
 	const slack = 4800 // 100 ms
-	var wsum, csum float64
+	var wsum, csum, esum float64
 	for off := 0; off+SegmentSamples <= len(src); off += SegmentSamples {
 		seg := src[off : off+SegmentSamples]
 		best, bestLag := -2.0, 0
@@ -65,9 +68,11 @@ func Compare(src, rec []int16) Match {
 		m.Segments = append(m.Segments, Segment{Lag: bestLag - off, Corr: best})
 		wsum += e
 		csum += e * best
+		esum += e * envelopeCorr(seg, rec, bestLag)
 	}
 	if wsum > 0 {
 		m.SegmentCorr = csum / wsum
+		m.Envelope = esum / wsum
 	}
 	return m
 }
