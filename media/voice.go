@@ -23,8 +23,6 @@ type VoiceConfig struct {
 	// side's. The Voice owns both and closes them.
 	Mic     audio.Source
 	Speaker audio.Sink
-	// NoFEC turns Opus in-band FEC off (to measure what it gives).
-	NoFEC bool
 	// Logger; nil is the session's.
 	Logger *slog.Logger
 }
@@ -72,7 +70,8 @@ type VoiceStats struct {
 	Jitter                time.Duration // of their packets, as we measure it
 	Buffer                time.Duration // the jitter buffer's target delay
 	Recovered, Concealed  uint64        // frames: from FEC; made up
-	Late, Dropped         uint64
+	Late, Dropped         uint64        // frames: after their turn; shed to cut the delay
+	Stretched             uint64        // of the concealed: underruns waited out
 }
 
 // ErrNoAudio is the error of StartVoice on a session without audio.
@@ -96,11 +95,6 @@ func (s *Session) StartVoice(cfg VoiceConfig) (*Voice, error) {
 	enc, err := audio.NewEncoder()
 	if err != nil {
 		return fail(err)
-	}
-	if cfg.NoFEC {
-		if o, ok := enc.(interface{ SetFEC(bool) error }); ok {
-			o.SetFEC(false)
-		}
 	}
 	dec, err := audio.NewDecoder()
 	if err != nil {
@@ -154,6 +148,7 @@ func (v *Voice) Stats() VoiceStats {
 		RemoteLoss: v.remLoss, LocalLoss: v.recvLoss,
 		Jitter: j.Jitter, Buffer: j.Target,
 		Recovered: j.Recovered, Concealed: j.Concealed, Late: j.Late, Dropped: j.Dropped,
+		Stretched: j.Stretched,
 	}
 }
 
@@ -300,9 +295,7 @@ func (v *Voice) rtcpLoop(sender *webrtc.RTPSender) {
 			v.mu.Lock()
 			v.remLoss = loss
 			v.mu.Unlock()
-			if !v.cfg.NoFEC {
-				v.enc.SetLoss(int(math.Ceil(100 * max(smooth, loss))))
-			}
+			v.enc.SetLoss(int(math.Ceil(100 * max(smooth, loss))))
 		}
 	}
 }
