@@ -110,6 +110,11 @@ type Config struct {
 	// Interceptors are added to pion's RTP pipeline after its RTCP
 	// reports: tests and benchmarks impair links with them (loss).
 	Interceptors []interceptor.Factory
+	// OnChannel, if set, takes every data channel the other side opens
+	// (OpenChannel) but the control channel, once the other side's
+	// certificate has been verified; it must not block. If nil, such
+	// channels are closed.
+	OnChannel func(*webrtc.DataChannel)
 }
 
 // Session is a WebRTC PeerConnection between two users, set up through
@@ -227,11 +232,6 @@ func Answer(cfg Config, offer Message) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
-		if dc.Label() == ControlLabel {
-			s.useControl(dc)
-		}
-	})
 	err = s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP})
 	if err != nil {
 		return nil, s.abort(fmt.Errorf("media: the offer: %s", oneLine(err.Error())), true)
@@ -321,6 +321,7 @@ func newSession(cfg Config, id string, offerer bool) (*Session, error) {
 		default: // only the first audio track counts
 		}
 	})
+	pc.OnDataChannel(s.onDataChannel)
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			s.queue(Message{Session: s.id, Kind: KindCandidates})
@@ -581,11 +582,11 @@ func (s *Session) Open(ctx context.Context) error {
 	return nil
 }
 
-// PeerConnection is the session's connection, for the audio track and
-// data channels later features add. Callers must not replace the
-// handlers the session set (OnICECandidate, OnConnectionStateChange,
-// OnDataChannel, and the control channel's), and must gate every other
-// data channel's messages on Verify.
+// PeerConnection is the session's connection, for statistics. Callers
+// must not replace the handlers the session set (OnICECandidate,
+// OnConnectionStateChange, OnDataChannel, OnTrack and the control
+// channel's); data channels come and go through OpenChannel and
+// Config.OnChannel, which only work once the other side is verified.
 func (s *Session) PeerConnection() *webrtc.PeerConnection { return s.pc }
 
 // Done is closed when the session ends: closed by either side, ICE or
