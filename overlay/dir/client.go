@@ -13,8 +13,9 @@ import (
 )
 
 // Put stores rec in the directory, from any node. It checks rec with
-// Verify, looks up successor(KeyOf(rec.Name)) and sends it a PutRequest;
-// that node stores it and forwards it to its replicas before it answers.
+// Verify, looks up successor(RingKey(rec.Kind, rec.Name)) and sends it a
+// PutRequest; that node stores it and forwards it to its replicas before
+// it answers.
 // While nodes answer ErrNotResponsible (the ring is moving) Put looks up
 // again, up to 3 times. If the primary cannot be reached, Put tries its
 // successors in order: first as primary, and when one answers
@@ -27,7 +28,7 @@ func (d *Directory) Put(ctx context.Context, rec *wire.Record) error {
 	if err := Verify(rec, d.cfg.Roots, d.cfg.Now(), d.cfg.Limits); err != nil {
 		return err
 	}
-	key := overlay.KeyOf(rec.Name)
+	key := RingKey(rec.Kind, rec.Name)
 	var err error
 	for attempt := range putAttempts {
 		if attempt > 0 {
@@ -100,7 +101,8 @@ func refused(err error) bool {
 // Get finds the record under kind and name. It asks the responsible node
 // (itself, when it is), and if that node fails, holds nothing or answers
 // with a record that does not verify, asks the rest of the replica set in
-// parallel; the highest seq wins. Every record is checked with Verify
+// parallel; the highest seq wins. For a mail it always asks the rest too,
+// so that a tombstone anywhere in the set wins over a stale mail. Every record is checked with Verify
 // and must carry the kind and name asked for. Get returns ErrNotFound if
 // a node answered that it holds nothing and none answered with a record;
 // if no node answered, the errors (wrapped).
@@ -108,14 +110,20 @@ func (d *Directory) Get(ctx context.Context, kind, name string) (*wire.Record, e
 	if kind == "" || name == "" || len(kind) > MaxKind || len(name) > MaxName {
 		return nil, wire.Errorf(wire.ErrBadRequest, "get %q/%q: kind or name empty or too long", kind, name)
 	}
-	nodes, err := d.candidates(ctx, overlay.KeyOf(name))
+	if IsListing(kind, name) {
+		return nil, wire.Errorf(wire.ErrBadRequest, "get %q/%q: a mailbox is listed with List", kind, name)
+	}
+	nodes, err := d.candidates(ctx, RingKey(kind, name))
 	if err != nil {
 		return nil, fmt.Errorf("dir: get %s/%q: %w", kind, name, err)
 	}
 	rec, err := d.getFrom(ctx, nodes[0], kind, name)
-	if rec != nil {
+	if rec != nil && kind != KindMail {
 		return rec, nil
 	}
+	// A mail is read from the whole replica set: a primary that was
+	// down while it was collected may still hold the mail, not the
+	// tombstone that replaced it elsewhere.
 	empty := err == nil
 	var errs []error
 	if err != nil {

@@ -133,13 +133,18 @@ func (c *cluster) repairAll(rounds int) {
 	}
 }
 
-// replicaSet is the addresses of key's replica set: successor(key) and
-// the replicas after it.
-func (c *cluster) replicaSet(name string) []string {
+// replicaSet is the addresses of the replica set of a presence record
+// (or any record whose key is its name's): successor(key) and the
+// replicas after it.
+func (c *cluster) replicaSet(name string) []string { return c.replicaSetOf(KindPresence, name) }
+
+// replicaSetOf is replicaSet for a record of kind: a mail's lives at its
+// recipient's key.
+func (c *cluster) replicaSetOf(kind, name string) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []string
-	for _, n := range successorsLocked(c.members, overlay.KeyOf(name), c.replicas+1) {
+	for _, n := range successorsLocked(c.members, RingKey(kind, name), c.replicas+1) {
 		out = append(out, n.Addr)
 	}
 	return out
@@ -161,7 +166,7 @@ func (c *cluster) holders(kind, name string, seq uint64) []string {
 func (c *cluster) checkPlaced(recs []*wire.Record, exactly bool) {
 	c.t.Helper()
 	for _, r := range recs {
-		want := c.replicaSet(r.Name)
+		want := c.replicaSetOf(r.Kind, r.Name)
 		got := c.holders(r.Kind, r.Name, r.Seq)
 		for _, a := range want {
 			if c.dir(a) != nil && !slices.Contains(got, a) {

@@ -174,7 +174,8 @@ func (d *Directory) Changed() {
 }
 
 // Handle answers the directory's requests from other nodes: Put, Get and
-// Replicate.
+// Replicate. A Get that IsListing is answered with this node's listing
+// of the mailbox (Store.List).
 func (d *Directory) Handle(ctx context.Context, from overlay.Peer, req *wire.Envelope) (*wire.Envelope, error) {
 	switch b := req.GetBody().(type) {
 	case *wire.Envelope_Put:
@@ -198,7 +199,7 @@ func (d *Directory) handlePut(ctx context.Context, from overlay.Peer, p *wire.Pu
 		if from.Node.IsZero() {
 			return nil, wire.Errorf(wire.ErrForbidden, "only ring members send replicas")
 		}
-	} else if key := overlay.KeyOf(rec.Name); !d.cfg.Ring.Responsible(key) {
+	} else if key := RingKey(rec.Kind, rec.Name); !d.cfg.Ring.Responsible(key) {
 		return nil, wire.Errorf(wire.ErrNotResponsible, "key %s of %q is not in (%s, %s]",
 			key, rec.Name, d.cfg.Ring.Predecessor(), d.cfg.Ring.Self())
 	}
@@ -215,7 +216,9 @@ func (d *Directory) handlePut(ctx context.Context, from overlay.Peer, p *wire.Pu
 
 func (d *Directory) handleGet(g *wire.GetRequest) *wire.Envelope {
 	res := &wire.GetResponse{}
-	if rec := d.store.Get(g.GetKind(), g.GetName(), d.cfg.Now()); rec != nil {
+	if IsListing(g.GetKind(), g.GetName()) {
+		res.Records = d.store.List(g.GetName(), d.cfg.Now())
+	} else if rec := d.store.Get(g.GetKind(), g.GetName(), d.cfg.Now()); rec != nil {
 		res.Records = []*wire.Record{rec}
 	}
 	return &wire.Envelope{Body: &wire.Envelope_GetResult{GetResult: res}}
@@ -233,7 +236,7 @@ func (d *Directory) handleReplicate(from overlay.Peer, r *wire.ReplicateRequest)
 		case err == nil:
 			stored++
 			d.markHeld(rec, from.Node.Addr)
-			primary = primary || d.cfg.Ring.Responsible(overlay.KeyOf(rec.Name))
+			primary = primary || d.cfg.Ring.Responsible(RingKey(rec.Kind, rec.Name))
 		case errors.Is(err, wire.ErrStale):
 		default:
 			refused++

@@ -8,8 +8,9 @@
 //
 // A record (wire.Record) is about one name and has a kind:
 //
-//	kind       "presence" (others later, e.g. sealed offline messages)
-//	name       what the record is about; for presence the normalized username
+//	kind       "presence" or "mail" (a sealed offline message; see Mail)
+//	name       what the record is about; for presence the normalized username,
+//	           for mail "<recipient>/<id>"
 //	seq        grows with every update by the owner
 //	expires    Unix seconds; the record is dropped at that time
 //	payload    kind-specific content
@@ -19,7 +20,8 @@
 //
 // The owner of a record is the username in its certificate. For
 // "presence" the owner must be the name itself, so only a user can write
-// their own presence record.
+// their own presence record. A mail (seq 1) has no certificate and no
+// owner; its tombstone (seq 2) is owned by the recipient.
 //
 // # Signed bytes
 //
@@ -57,17 +59,20 @@
 // it believes it (Verify), in this order, refusing with the first failure:
 //
 //  1. Shape: kind non-empty, at most 32 bytes, UTF-8, and a kind this
-//     version knows; name 1 to 128 bytes of UTF-8; payload at most the
-//     kind's limit (presence: 2 KiB); cert 1 byte to 4 KiB; signature 1
-//     to 128 bytes. Too long is ErrTooLarge; anything else ErrBadRecord.
+//     version knows; name 1 to 161 bytes of UTF-8; payload at most the
+//     kind's limit (presence: 2 KiB, mail: 32 KiB); for mail the rules of
+//     Mail below; cert 1 byte to 4 KiB; signature 1 to 128 bytes (a
+//     mail, seq 1, has neither, and steps 3 to 5 do not apply to it).
+//     Too long is ErrTooLarge; anything else ErrBadRecord.
 //  2. Expiry: expires > now (in Unix seconds), else ErrExpired; and
-//     expires ≤ now + the kind's longest lifetime (presence: 1 h) + 5
-//     minutes of clock skew, else ErrBadRecord.
+//     expires ≤ now + the kind's longest lifetime (presence: 1 h, mail:
+//     30 days) + 5 minutes of clock skew, else ErrBadRecord.
 //  3. Certificate: it parses, chains to the network's CA and is a user
 //     certificate valid now (login/ca.VerifyUser), else ErrBadRecord. A
 //     node certificate is not a user certificate.
-//  4. Owner: for presence, the certificate's username equals name, else
-//     ErrForbidden.
+//  4. Owner: for presence, the certificate's username equals name; for a
+//     mail tombstone, it equals the recipient (the part of name before
+//     "/"); else ErrForbidden.
 //  5. Signature: verifies with the certificate's key over the signed
 //     bytes, else ErrBadRecord.
 //
@@ -77,8 +82,9 @@
 //
 // # Storage
 //
-// A record lives on the ring under key SHA-1(name) (overlay.KeyOf). Its
-// primary is successor(key), the node whose arc (predecessor, self]
+// A record lives on the ring under key SHA-1(name) (overlay.KeyOf), a
+// mail under SHA-1(recipient), the key of the recipient's presence
+// record (RingKey). Its primary is successor(key), the node whose arc (predecessor, self]
 // holds the key; its replica set is the primary and the next r nodes
 // after it (r = Config.Replicas, default 3: four copies in all on a ring
 // of at least four nodes). Records of different kinds with one name share
@@ -88,9 +94,10 @@
 // highest seq. A record with the same or a lower seq than the one held is
 // refused with ErrStale, so an owner that updates a record, or refreshes
 // it before it expires, signs it again with seq + 1. A node holds at most
-// 16 records per owner (ErrQuota) and 100 000 in all (ErrQuota for a new
-// key). A record is dropped when it expires, or when its certificate
-// does, whichever is first.
+// 16 records per owner (ErrQuota), mail not counted, and 100 000 in all
+// (ErrQuota for a new key); for mail's quotas see Mail. A record is
+// dropped when it expires, or when its certificate does, whichever is
+// first.
 //
 // # Put
 //
@@ -118,8 +125,13 @@
 // the record, or with no records when the node holds none. If the primary
 // fails, holds nothing, or answers with a record that does not verify,
 // the reader asks the rest of the replica set in parallel and takes the
-// verified record with the highest seq. It reports ErrNotFound when a
-// node answered that it holds nothing and none had a record.
+// verified record with the highest seq. For a mail it asks the rest of
+// the set even when the primary answered, so that a tombstone anywhere
+// in the set wins over a stale mail. It reports ErrNotFound when a node
+// answered that it holds nothing and none had a record.
+//
+// A GetRequest of kind "mail" whose name has no "/" is a listing of that
+// recipient's mailbox instead: see Mail.
 //
 // # Repair
 //
@@ -152,6 +164,74 @@
 // newer than what it holds; it answers Ok even when some were refused.
 // Each ReplicateRequest fits, envelope included, in one 64 KiB frame;
 // more records go in more requests.
+//
+// # Mail
+//
+// A mail is a sealed message left in the ring for a user who may be
+// offline, held by the recipient key's replica set until the recipient
+// collects it or it expires. The payload is opaque: the app seals it to
+// the recipient's key, and nothing in the record names the sender, so
+// the nodes learn neither the text nor who sent it. A record of kind
+// "mail" has one of two forms, by seq:
+//
+//	seq 1, the mail        anonymous: cert and signature empty; payload 1
+//	                       byte to 32 KiB, the sealed message; name
+//	                       "<recipient>/<id>", recipient a normalized
+//	                       username (login/username), id the first 16
+//	                       bytes of SHA-256(payload) in lowercase hex
+//	                       (32 digits), so no one can swap the payload
+//	                       under an id
+//	seq 2, the tombstone   "collected": empty payload, signed as any record
+//	                       by the recipient's certificate
+//
+// Both expire at most 30 days (+ 5 minutes) after now. Any other seq, a
+// mail with a certificate or signature, a tombstone with a payload, a
+// name not of that form, or an id that is not the payload's hash is
+// refused with ErrBadRecord; a tombstone signed by anyone but the
+// recipient with ErrForbidden. As a node keeps the highest seq, a
+// tombstone replaces the mail on every node it reaches, repair spreads
+// it, and a node that still holds the mail (it was down) cannot bring
+// it back: its seq is lower. A tombstone, like any record, is dropped
+// when its certificate expires (user certificates last a day), which may
+// be long before the mail would have; by then it has replaced the mail
+// on every node that was up.
+//
+// Flow:
+//
+//	Leave: NewMail(recipient, sealed, expires); Put it (a client sends
+//	       PutRequest to its super-peer). The same sealed bytes again
+//	       are the same mail: ErrStale.
+//	List:  GetRequest{kind "mail", name recipient}. A node answers with
+//	       header-only records of the mails and tombstones it holds for
+//	       the recipient (kind, name, seq, expires; no payload, cert or
+//	       signature), at most 200 (MaxList), mails first, each group in
+//	       order of name; a full mailbox would not fit one frame
+//	       otherwise. List asks every node of the replica set and unites
+//	       the answers, the highest seq of each name winning; a client's
+//	       super-peer does that for it. A listing that holds anything
+//	       but headers of that mailbox is refused whole (ErrBadRecord).
+//	Fetch: Get of kind "mail", name "<recipient>/<id>": an ordinary,
+//	       verified record.
+//	Collect: the recipient puts NewMailTombstone(recipient, id, ...),
+//	       with the mail's own expiry.
+//	Sender: a Get of the name shows the tombstone once it is collected.
+//
+// Quota, per node: a recipient may have at most 100 mails waiting
+// (Limits.MaxMailPerRecipient) and 1 MiB of their payloads
+// (MaxMailBytes); beyond either a new mail is refused with ErrQuota,
+// "mailbox of "bob" is full (...)". A node holds at most half of
+// MaxRecords in mail records (MaxMailRecords) and 256 MiB of mail
+// payload (MaxMailStoreBytes), so anonymous mail cannot crowd out
+// presence records or exhaust memory. Tombstones count toward
+// MaxRecords and MaxMailRecords only (only the recipient can make one);
+// a tombstone releases what its mail held.
+//
+// Privacy: anyone can list anyone's mailbox and fetch its mails: the
+// ids, sizes and expiry times of the mails, and which were collected,
+// are public. The contents (sealed) and the senders are not in the
+// records, so the nodes that hold them learn neither. The super-peer a
+// client puts a mail through does see who put it: the client's TLS
+// certificate names the user, and the mail's name the recipient.
 //
 // # Leaving
 //

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -20,16 +21,31 @@ import (
 // the signature. It checks in that order and returns the first failure,
 // wrapping the wire sentinel that names it: ErrBadRecord or ErrTooLarge
 // for the shape, ErrExpired or ErrBadRecord for the expiry, ErrBadRecord
-// for the certificate and the signature, ErrForbidden for the owner.
+// for the certificate and the signature, ErrForbidden for the owner. A
+// mail (kind "mail", seq 1) is anonymous: it has no certificate or
+// signature, and its name's id must be its payload's hash instead.
 func Verify(r *wire.Record, roots *x509.CertPool, now time.Time, lim Limits) error {
 	_, err := check(r, roots, now, lim)
 	return err
 }
 
+// RingKey is the ring key a record of kind is stored under: SHA-1 of its
+// name (overlay.KeyOf), except for mail, whose "<recipient>/<id>" is
+// stored under SHA-1 of the recipient, so that a mailbox lives with its
+// owner's presence record and one replica set can list it.
+func RingKey(kind, name string) overlay.ID {
+	if kind == KindMail {
+		if i := strings.IndexByte(name, '/'); i >= 0 {
+			return overlay.KeyOf(name[:i])
+		}
+	}
+	return overlay.KeyOf(name)
+}
+
 // checked is what check learnt about a valid record.
 type checked struct {
-	key   overlay.ID // ring key: KeyOf(name)
-	owner string     // the certificate's username
+	key   overlay.ID // ring key: RingKey(kind, name)
+	owner string     // the certificate's username; "" for an anonymous mail
 	until time.Time  // expiry, or the certificate's end if sooner
 }
 
@@ -49,6 +65,11 @@ func check(r *wire.Record, roots *x509.CertPool, now time.Time, lim Limits) (che
 		return checked{}, wire.Errorf(wire.ErrBadRecord, "record %s/%q expires %d s from now, limit %v",
 			r.Kind, r.Name, r.Expires-now.Unix(), lim.ttl(rule))
 	}
+	if rule.mail && r.Seq == MailSeq {
+		// Anonymous: checkMail checked that its id is its payload's
+		// hash, so no one can swap the payload under a name.
+		return checked{key: RingKey(r.Kind, r.Name), until: time.Unix(r.Expires, 0)}, nil
+	}
 	// Certificate.
 	if roots == nil {
 		return checked{}, wire.Errorf(wire.ErrBadRecord, "no CA to check the certificate against")
@@ -65,6 +86,11 @@ func check(r *wire.Record, roots *x509.CertPool, now time.Time, lim Limits) (che
 	if rule.ownerIsName && owner != r.Name {
 		return checked{}, wire.Errorf(wire.ErrForbidden, "%s record for %q signed by %q", r.Kind, r.Name, owner)
 	}
+	if rule.mail {
+		if recipient, _, _ := strings.Cut(r.Name, "/"); owner != recipient {
+			return checked{}, wire.Errorf(wire.ErrForbidden, "tombstone in the mailbox of %q signed by %q", recipient, owner)
+		}
+	}
 	// Signature.
 	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
 	if !ok || ca.CheckPublicKey(pub) != nil {
@@ -78,10 +104,11 @@ func check(r *wire.Record, roots *x509.CertPool, now time.Time, lim Limits) (che
 	if cert.NotAfter.Before(until) {
 		until = cert.NotAfter
 	}
-	return checked{key: overlay.KeyOf(r.Name), owner: owner, until: until}, nil
+	return checked{key: RingKey(r.Kind, r.Name), owner: owner, until: until}, nil
 }
 
-// checkShape checks sizes and that the kind is known.
+// checkShape checks sizes, that the kind is known, and a mail's form
+// (checkMail).
 func checkShape(r *wire.Record, lim Limits) (kindRule, error) {
 	switch {
 	case r.Kind == "":
@@ -104,6 +131,16 @@ func checkShape(r *wire.Record, lim Limits) (kindRule, error) {
 		return rule, wire.Errorf(wire.ErrBadRecord, "name is not UTF-8")
 	case len(r.Payload) > lim.payload(rule):
 		return rule, wire.Errorf(wire.ErrTooLarge, "%s payload of %d bytes, limit %d", r.Kind, len(r.Payload), lim.payload(rule))
+	}
+	if rule.mail {
+		if err := checkMail(r); err != nil {
+			return rule, err
+		}
+		if r.Seq == MailSeq {
+			return rule, nil // anonymous: no certificate, no signature
+		}
+	}
+	switch {
 	case len(r.Cert) == 0:
 		return rule, wire.Errorf(wire.ErrBadRecord, "no certificate")
 	case len(r.Cert) > MaxCert:

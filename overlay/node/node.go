@@ -345,6 +345,9 @@ func (n *Node) handleClient(ctx context.Context, from overlay.Peer, req *wire.En
 		}
 		return &wire.Envelope{Body: &wire.Envelope_Ok{Ok: &wire.Empty{}}}, nil
 	case *wire.Envelope_Get:
+		if dir.IsListing(b.Get.GetKind(), b.Get.GetName()) {
+			return n.listMail(ctx, b.Get.GetName())
+		}
 		rec, err := n.dir.Get(ctx, b.Get.GetKind(), b.Get.GetName())
 		if err != nil {
 			return nil, err
@@ -359,6 +362,20 @@ func (n *Node) handleClient(ctx context.Context, from overlay.Peer, req *wire.En
 		return resp, err
 	}
 	return nil, wire.Errorf(wire.ErrForbidden, "a client may not send %T", req.Body)
+}
+
+// listMail answers a client's listing of a mailbox with the header-only
+// records of the whole replica set's answers (dir.Directory.List).
+func (n *Node) listMail(ctx context.Context, recipient string) (*wire.Envelope, error) {
+	hs, err := n.dir.List(ctx, recipient)
+	if err != nil {
+		return nil, err
+	}
+	res := &wire.GetResponse{Records: make([]*wire.Record, len(hs))}
+	for i, h := range hs {
+		res.Records[i] = h.Record()
+	}
+	return &wire.Envelope{Body: &wire.Envelope_GetResult{GetResult: res}}, nil
 }
 
 // ringAdapter gives the directory the small ring interface it needs and
