@@ -16,8 +16,11 @@ import (
 func settingEngine(cfg Config, log *slog.Logger) webrtc.SettingEngine {
 	var se webrtc.SettingEngine
 	se.LoggerFactory = pionLogs{log}
-	if cfg.Net != nil {
-		se.SetNet(cfg.Net)
+	if err := TuneBulk(&se, cfg.Net); err != nil {
+		log.Warn("no network for larger socket buffers", "err", err)
+		if cfg.Net != nil {
+			se.SetNet(cfg.Net)
+		}
 	}
 	switch {
 	case cfg.RelayWait > 0:
