@@ -103,6 +103,7 @@ type session struct {
 	buddies  buddies
 	saveMu   sync.Mutex // one buddy-list save at a time
 	online   *online    // nil when not on the overlay
+	msg      *messaging // chat history and file transfers
 }
 
 // New returns a client; it touches no file and no network until asked.
@@ -215,9 +216,13 @@ func (c *Client) Login(ctx context.Context, user, password string) (Identity, er
 	if err != nil {
 		return Identity{}, err
 	}
-	c.GoOffline() // a session before this one
+	msg, err := c.openMessaging(p, key, name)
+	if err != nil {
+		return Identity{}, err
+	}
+	c.endSession() // a session before this one
 	c.mu.Lock()
-	c.session = &session{profile: p, key: key, cert: cert, ident: id, status: savedStatus(p), contacts: contacts, buddies: bud}
+	c.session = &session{profile: p, key: key, cert: cert, ident: id, status: savedStatus(p), contacts: contacts, buddies: bud, msg: msg}
 	c.mu.Unlock()
 	c.log.Info("logged in", "user", name, "expires", cert.NotAfter)
 	c.events.publish(LoggedIn{Identity: id})
@@ -225,6 +230,19 @@ func (c *Client) Login(ctx context.Context, user, password string) (Identity, er
 		c.events.publish(BuddyListRefused{Err: bud.refused})
 	}
 	return id, nil
+}
+
+// endSession takes the client off the overlay and closes the session's
+// history and transfers, before another session starts.
+func (c *Client) endSession() {
+	c.GoOffline()
+	c.mu.Lock()
+	s := c.session
+	c.session = nil
+	c.mu.Unlock()
+	if s != nil && s.msg != nil {
+		s.msg.close()
+	}
 }
 
 // Logout ends the session; the profile stays on disk.
@@ -235,6 +253,9 @@ func (c *Client) Logout() {
 	c.session = nil
 	c.mu.Unlock()
 	if s != nil {
+		if s.msg != nil {
+			s.msg.close()
+		}
 		c.events.publish(LoggedOut{Username: s.ident.Username})
 	}
 }
@@ -404,10 +425,14 @@ func (c *Client) Resume(ctx context.Context, user, password string) (Identity, e
 	if err != nil {
 		return Identity{}, err
 	}
-	c.GoOffline()
+	msg, err := c.openMessaging(p, key, name)
+	if err != nil {
+		return Identity{}, err
+	}
+	c.endSession() // a session before this one
 	id := c.identity(p, cert, n, npath)
 	c.mu.Lock()
-	c.session = &session{profile: p, key: key, cert: cert, ident: id, status: savedStatus(p), contacts: contacts, buddies: bud}
+	c.session = &session{profile: p, key: key, cert: cert, ident: id, status: savedStatus(p), contacts: contacts, buddies: bud, msg: msg}
 	c.mu.Unlock()
 	c.events.publish(LoggedIn{Identity: id})
 	if bud.refused != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"soitto/app/chat"
 	"soitto/app/profile"
 	"soitto/login/username"
 	"soitto/overlay/presence"
@@ -21,7 +22,13 @@ import (
 // a line each way: {"status":"away"} → {"ok":true} or {"error":"…"}.
 // The folder is the user's own (0700), and so is the socket (0600).
 
-const maxControlLine = 1 << 10
+// maxControlLine bounds a request or reply line: a chat message of
+// chat.MaxText bytes, JSON-escaped at worst six bytes a byte.
+const maxControlLine = 6*chat.MaxText + 1<<10
+
+// controlWait bounds how long a request waits for its answer: a chat
+// message waits for delivery or the ring (see DeliverMessage).
+const controlWait = deliverWait + 10*time.Second
 
 type controlRequest struct {
 	Status string `json:"status,omitempty"`
@@ -30,11 +37,16 @@ type controlRequest struct {
 	Contact string `json:"contact,omitempty"`
 	User    string `json:"user,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Chat is a message to ChatTo, delivered by the running session.
+	ChatTo string `json:"chat_to,omitempty"`
+	Chat   string `json:"chat,omitempty"`
 }
 
 type controlReply struct {
 	OK    bool   `json:"ok,omitempty"`
 	Error string `json:"error,omitempty"`
+	// Outcome of a chat request: see DeliverMessage.
+	Outcome string `json:"outcome,omitempty"`
 }
 
 // listenControl listens on path, replacing a socket no one answers on.
@@ -67,7 +79,7 @@ func (c *Client) serveControl(ctx context.Context, ln net.Listener) {
 
 func (c *Client) answerControl(conn net.Conn) {
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(20 * time.Second)) // a contact action waits for its signal
+	conn.SetDeadline(time.Now().Add(controlWait)) // a contact action waits for its signal, a message for delivery
 	r := bufio.NewReader(&limitedReader{conn, maxControlLine})
 	line, err := r.ReadBytes('\n')
 	reply := controlReply{OK: true}
@@ -87,6 +99,10 @@ func (c *Client) answerControl(conn net.Conn) {
 			}
 		case req.Contact != "":
 			err = c.ContactAction(req.Contact, req.User, req.Message)
+		case req.ChatTo != "":
+			ctx, cancel := context.WithTimeout(context.Background(), deliverWait)
+			reply.Outcome, err = c.DeliverMessage(ctx, req.ChatTo, req.Chat)
+			cancel()
 		default:
 			err = errors.New("empty request")
 		}
@@ -185,28 +201,50 @@ func (c *Client) currentProfile() (*profile.Profile, error) {
 
 // askSession sends req to the session running on p, if any.
 func askSession(p *profile.Profile, req controlRequest) (applied bool, err error) {
+	reply, applied, err := askSessionReply(p, req)
+	_ = reply
+	return applied, err
+}
+
+func askSessionReply(p *profile.Profile, req controlRequest) (reply controlReply, applied bool, err error) {
 	conn, err := net.DialTimeout("unix", p.ControlPath(), time.Second)
 	if err != nil {
-		return false, nil // no session running
+		return reply, false, nil // no session running
 	}
 	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(25 * time.Second))
+	conn.SetDeadline(time.Now().Add(controlWait + 5*time.Second))
 	b, _ := json.Marshal(req)
 	if _, err := conn.Write(append(b, '\n')); err != nil {
-		return false, err
+		return reply, false, err
 	}
 	line, err := bufio.NewReader(&limitedReader{conn, maxControlLine}).ReadBytes('\n')
 	if err != nil {
-		return false, fmt.Errorf("the running session did not answer: %w", err)
+		return reply, false, fmt.Errorf("the running session did not answer: %w", err)
 	}
-	var reply controlReply
 	if err := json.Unmarshal(line, &reply); err != nil {
-		return false, errors.New("the running session answered garbage")
+		return reply, false, errors.New("the running session answered garbage")
 	}
 	if !reply.OK {
-		return false, fmt.Errorf("the running session refused: %s", reply.Error)
+		return reply, false, fmt.Errorf("the running session refused: %s", reply.Error)
 	}
-	return true, nil
+	return reply, true, nil
+}
+
+// RequestMessage hands a chat message to the session running on the
+// current profile, which owns the history and delivers it (applied is
+// true; outcome as DeliverMessage's); with none running, the caller logs
+// in and uses DeliverMessage itself.
+func (c *Client) RequestMessage(user, text string) (outcome string, applied bool, err error) {
+	name, err := username.Normalize(user)
+	if err != nil {
+		return "", false, err
+	}
+	p, err := c.currentProfile()
+	if err != nil {
+		return "", false, err
+	}
+	reply, applied, err := askSessionReply(p, controlRequest{ChatTo: name, Chat: text})
+	return reply.Outcome, applied, err
 }
 
 // SessionRunning tells whether an interactive session of the current

@@ -30,6 +30,10 @@ type OverlayConfig struct {
 	TTL time.Duration
 	// KeepAlive towards the super-peer when it names none; if zero, 15 s.
 	KeepAlive time.Duration
+	// MailboxInterval is how often the ring is asked for mail left for
+	// this user and for the collection of mail this user left; if zero,
+	// 30 s. (Going online asks at once.)
+	MailboxInterval time.Duration
 }
 
 // OnlineOptions say what a session on the overlay is for.
@@ -89,6 +93,8 @@ type online struct {
 	check       chan string // contacts to look up now
 	ice         iceCache
 	sessions    sessions
+	links       links
+	kick        chan struct{} // something to deliver; capacity 1
 	calls       calls
 	promo       promotion
 	rehome      chan struct{} // attached to a (new) super-peer; capacity 1
@@ -127,6 +133,7 @@ func (c *Client) GoOnline(opts OnlineOptions) error {
 		receive:     opts.Interactive || opts.Receive,
 		check:       make(chan string, 64),
 		rehome:      make(chan struct{}, 1),
+		kick:        make(chan struct{}, 1),
 		watchers:    map[string]time.Time{},
 		watchSent:   map[string]time.Time{},
 		requested:   map[string]bool{},
@@ -166,6 +173,9 @@ func (c *Client) GoOnline(opts OnlineOptions) error {
 			c.log.Warn("saving the host cache", "err", err)
 		}
 	})
+	if o.receive {
+		o.wg.Go(func() { c.courier(ctx, o) })
+	}
 	if opts.Interactive {
 		o.wg.Go(func() { c.followContacts(ctx, o) })
 		o.wg.Go(func() { c.watchNet(ctx, o) })

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -99,11 +100,11 @@ func (c *Client) OpenSession(ctx context.Context, user string) (*media.Session, 
 	res, err := o.peer.Search(ctx, user)
 	switch {
 	case errors.Is(err, wire.ErrNotFound):
-		return nil, fmt.Errorf("%s is not online", user)
+		return nil, offlineError{user, "not online"}
 	case err != nil:
 		return nil, err
 	case !res.Info.Online() && !res.Info.Hidden():
-		return nil, fmt.Errorf("%s is %v", user, res.Info.Status)
+		return nil, offlineError{user, res.Info.Status.String()}
 	}
 	via := res.Info.SuperPeer.Addr
 	cfg, err := c.sessionConfig(ctx, sess, o, user, via)
@@ -121,6 +122,15 @@ func (c *Client) OpenSession(ctx context.Context, user string) (*media.Session, 
 	return s, nil
 }
 
+// errUserOffline: the user is not online (no record, or it says so).
+var errUserOffline = errors.New("user not online")
+
+// offlineError says "bob is offline" and is errUserOffline.
+type offlineError struct{ user, status string }
+
+func (e offlineError) Error() string        { return e.user + " is " + e.status }
+func (e offlineError) Is(target error) bool { return target == errUserOffline }
+
 // sessionConfig is the media configuration for a session with user, who
 // is attached to the super-peer at via.
 func (c *Client) sessionConfig(ctx context.Context, sess *session, o *online, user, via string) (media.Config, error) {
@@ -136,7 +146,12 @@ func (c *Client) sessionConfig(ctx context.Context, sess *session, o *online, us
 	if err != nil {
 		return media.Config{}, err
 	}
+	// The session is known once it starts; the other side's data
+	// channels (chat, files) come later, once it is verified.
+	var started atomic.Pointer[media.Session]
 	return media.Config{
+		Started:     func(s *media.Session) { started.Store(s) },
+		OnChannel:   func(dc *webrtc.DataChannel) { c.onChannel(o, user, started.Load(), dc) },
 		Certificate: tls.Certificate{Certificate: [][]byte{sess.cert.Raw}, PrivateKey: sess.key, Leaf: sess.cert},
 		Roots:       n.CAPool(),
 		Remote:      user,

@@ -34,10 +34,12 @@ Commands:
   whoami          show the current identity and certificate
   search USER     find USER's presence; print it and the rounds it took
   status STATE    online, away, dnd or invisible (a running listen publishes it at once)
-  listen [--auto-answer] [--mic SRC] [--speaker SINK]
+  listen [--auto-answer] [--mic SRC] [--speaker SINK] [--accept-files DIR]
          [--super-peer [--super-peer-listen HOST:PORT] [--super-peer-uptime D]]
-                  stay online; print one line per event until interrupted.
-                  --auto-answer takes every call with SRC and SINK. With
+                  stay online; print one line per event until interrupted
+                  (messages, files, calls, presence). --auto-answer takes
+                  every call with SRC and SINK; --accept-files takes every file
+                  a contact offers into DIR. With
                   --super-peer, become a super-peer when this machine has a public
                   address, mains power and D online (default 1h), and step down
                   when that stops being true
@@ -47,6 +49,12 @@ Commands:
   call USER [--mic SRC] [--speaker SINK] [--duration D]
                   ring USER; once answered, talk for D (default: until either
                   side hangs up or this is interrupted) and hang up
+  chat USER TEXT  write to USER: delivered over a P2P session when USER is
+                  online, else sealed to USER's key and left on the ring until
+                  they collect it (a running listen sends it; kept as pending
+                  and retried until delivered either way)
+  send USER FILE  offer FILE to USER (online); once accepted, send it and follow
+                  the transfer to its end, resuming after breaks
   net             NAT type, mapped address, attached super-peer, relay
   contacts list | add USER [MESSAGE] | accept USER | decline USER | remove USER
          | block USER | accept-key USER | safety USER | privacy contacts|everyone
@@ -118,7 +126,7 @@ var errUsage = errors.New("usage")
 
 func (x *cli) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: no command (register, login, whoami, search, status, listen, call, ping, net, contacts); see --help", errUsage)
+		return fmt.Errorf("%w: no command (register, login, whoami, search, status, listen, call, chat, send, ping, net, contacts); see --help", errUsage)
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -160,8 +168,14 @@ func (x *cli) dispatch(ctx context.Context, args []string) error {
 		auto := lfs.Bool("auto-answer", false, "")
 		mic := lfs.String("mic", "default", "")
 		speaker := lfs.String("speaker", "default", "")
+		accept := lfs.String("accept-files", "", "")
 		if err := lfs.Parse(rest); err != nil || lfs.NArg() != 0 {
-			return fmt.Errorf("%w: listen [--auto-answer] [--mic SRC] [--speaker SINK] [--super-peer [--super-peer-listen HOST:PORT] [--super-peer-uptime D]]", errUsage)
+			return fmt.Errorf("%w: listen [--auto-answer] [--mic SRC] [--speaker SINK] [--accept-files DIR] [--super-peer [--super-peer-listen HOST:PORT] [--super-peer-uptime D]]", errUsage)
+		}
+		if *accept != "" {
+			if st, err := os.Stat(*accept); err != nil || !st.IsDir() {
+				return fmt.Errorf("listen: --accept-files %s is not a folder", *accept)
+			}
 		}
 		if *promote {
 			x.client.SetPromotion(app.PromotionConfig{Consent: true, Listen: *spListen, MinUptime: *spUptime})
@@ -172,9 +186,19 @@ func (x *cli) dispatch(ctx context.Context, args []string) error {
 			}
 			x.client.SetAutoAnswer(x.devices(*mic, *speaker))
 		}
-		return x.listen(ctx)
+		return x.listen(ctx, *accept)
 	case "contacts":
 		return x.contacts(ctx, rest)
+	case "chat":
+		if len(rest) != 2 || rest[1] == "" {
+			return fmt.Errorf("%w: chat USER TEXT", errUsage)
+		}
+		return x.chat(ctx, rest[0], rest[1])
+	case "send":
+		if len(rest) != 2 {
+			return fmt.Errorf("%w: send USER FILE", errUsage)
+		}
+		return x.send(ctx, rest[0], rest[1])
 	case "net":
 		if len(rest) != 0 {
 			return fmt.Errorf("%w: net takes no arguments", errUsage)
@@ -211,7 +235,7 @@ func (x *cli) dispatch(ctx context.Context, args []string) error {
 		}
 		return x.ping(ctx, user[0], *count)
 	}
-	return fmt.Errorf("%w: unknown command %q (register, login, whoami, search, status, listen, call, ping, net, contacts)", errUsage, cmd)
+	return fmt.Errorf("%w: unknown command %q (register, login, whoami, search, status, listen, call, chat, send, ping, net, contacts)", errUsage, cmd)
 }
 
 func (x *cli) register(ctx context.Context, user string) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"soitto/app"
+	"soitto/app/transfer"
 	"soitto/overlay/presence"
 	"soitto/overlay/search"
 )
@@ -236,13 +237,17 @@ func (x *cli) contacts(ctx context.Context, args []string) error {
 }
 
 // listen stays online and prints one line per event until interrupted.
-func (x *cli) listen(ctx context.Context) error {
+// With acceptFiles, offered files are accepted into that folder at once.
+func (x *cli) listen(ctx context.Context, acceptFiles string) error {
 	events, stop := x.client.Subscribe()
 	defer stop()
 	if err := x.online(ctx, app.OnlineOptions{Interactive: true}); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer x.client.Logout()
+	if acceptFiles != "" {
+		x.client.SetAcceptFiles(acceptFiles)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -324,6 +329,22 @@ func (x *cli) event(e app.Event) error {
 	case app.BuddyListRefused:
 		line = "buddy list refused: " + e.Err.Error()
 		obj = map[string]any{"event": "buddy_list_refused", "error": e.Err.Error()}
+	case app.MessageReceived:
+		m := e.Message
+		line = fmt.Sprintf("message from %s: %s", m.Peer, m.Text)
+		obj = map[string]any{"event": "message", "from": m.Peer, "id": fmt.Sprintf("%x", m.ID), "text": m.Text,
+			"time": m.Time, "offline": m.Offline}
+	case app.MessageDelivered:
+		line = "delivered to " + e.User
+		obj = map[string]any{"event": "delivered", "user": e.User, "id": fmt.Sprintf("%x", e.ID)}
+	case app.MessageMailed:
+		line = e.User + " is offline; a message waits on the ring"
+		obj = map[string]any{"event": "mailed", "user": e.User, "id": fmt.Sprintf("%x", e.ID)}
+	case app.FileChanged:
+		if _, ok := e.Event.(transfer.Progress); ok {
+			return nil // listen prints a transfer's changes of state
+		}
+		line, obj = fileText(e.Event)
 	case app.SignalReceived:
 		line = fmt.Sprintf("signal %s from %s (%d bytes)", e.Kind, e.From, len(e.Payload))
 		obj = map[string]any{"event": "signal", "from": e.From, "kind": e.Kind, "bytes": len(e.Payload)}

@@ -134,8 +134,41 @@ func searchJSON(t *testing.T, env []string, cli string) searchOut {
 
 // listenProc is a running `soitto-cli listen` and its output lines.
 type listenProc struct {
-	lines chan string
-	seen  []string
+	lines  chan string
+	seen   []string
+	cmd    *exec.Cmd
+	killed bool // by kill: the cleanup does not expect a clean exit
+}
+
+// stop ends the listen with SIGINT (it logs out) and checks it exited 0.
+func (p *listenProc) stop(t *testing.T) {
+	t.Helper()
+	p.killed = true
+	p.cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("listen exited with %v after SIGINT", err)
+		}
+	case <-time.After(15 * time.Second):
+		p.cmd.Process.Kill()
+		t.Error("listen did not stop within 15 s of SIGINT")
+	}
+	for l := range p.lines {
+		p.seen = append(p.seen, l)
+	}
+}
+
+// kill ends the listen with SIGKILL, as a crash would, and waits for it.
+func (p *listenProc) kill(t *testing.T) {
+	t.Helper()
+	p.killed = true
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	for range p.lines { // drain what it printed before
+	}
 }
 
 func startListen(t *testing.T, env []string, cli string) *listenProc {
@@ -158,7 +191,7 @@ func watchListen(t *testing.T, cmd *exec.Cmd) *listenProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &listenProc{lines: make(chan string, 100)}
+	p := &listenProc{lines: make(chan string, 100), cmd: cmd}
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
@@ -167,6 +200,9 @@ func watchListen(t *testing.T, cmd *exec.Cmd) *listenProc {
 		close(p.lines)
 	}()
 	t.Cleanup(func() {
+		if p.killed {
+			return
+		}
 		// SIGINT: listen logs out (publishes offline) and exits 0.
 		cmd.Process.Signal(syscall.SIGINT)
 		done := make(chan error, 1)
