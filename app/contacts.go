@@ -50,11 +50,19 @@ func (c *Client) setPresence(name string, st presence.Status, sp string) {
 	}
 	ct := &s.contacts[i]
 	changed := ct.Checked.IsZero() || ct.Status != st || ct.SuperPeer != sp
+	wasOnline := ct.Status != presence.Offline
 	ct.Status, ct.SuperPeer, ct.Checked = st, sp, c.cfg.Now()
 	out := *ct
+	o := s.online
 	c.mu.Unlock()
 	if changed {
 		c.events.publish(PresenceChanged{Contact: out})
+	}
+	if o != nil && !wasOnline && st != presence.Offline {
+		select { // what waits for them may go now
+		case o.cameOnline <- name:
+		default:
+		}
 	}
 }
 

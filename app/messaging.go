@@ -346,7 +346,7 @@ const (
 	courierTick    = 5 * time.Second
 	mailboxEvery   = 30 * time.Second // if OverlayConfig.MailboxInterval is zero
 	dialBackoffMin = 5 * time.Second
-	dialBackoffMax = 2 * time.Minute
+	dialBackoffMax = 30 * time.Second
 )
 
 // courier delivers what is pending while the client is online: it opens
@@ -359,6 +359,7 @@ func (c *Client) courier(ctx context.Context, o *online) {
 	}
 	backoff := map[string]time.Duration{}
 	next := map[string]time.Time{}
+	linked := make(chan string, 16) // dials that opened a link
 	var lastMail time.Time
 	every := c.cfg.Overlay.MailboxInterval
 	if every <= 0 {
@@ -392,6 +393,10 @@ func (c *Client) courier(ctx context.Context, o *online) {
 				defer cancel()
 				_, err := c.link(dctx, o, user)
 				if err == nil {
+					select {
+					case linked <- user:
+					default:
+					}
 					return
 				}
 				c.log.Debug("no session for what is pending", "user", user, "err", err)
@@ -407,6 +412,14 @@ func (c *Client) courier(ctx context.Context, o *online) {
 			return
 		case <-t.C:
 		case <-o.kick:
+		case user := <-linked:
+			// A link that opened and soon broke again is tried
+			// again without waiting out a long backoff.
+			delete(backoff, user)
+			delete(next, user)
+		case user := <-o.cameOnline:
+			delete(backoff, user)
+			delete(next, user)
 		}
 	}
 }

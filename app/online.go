@@ -95,6 +95,7 @@ type online struct {
 	sessions    sessions
 	links       links
 	kick        chan struct{} // something to deliver; capacity 1
+	cameOnline  chan string   // contacts seen coming online, for the courier
 	calls       calls
 	promo       promotion
 	rehome      chan struct{} // attached to a (new) super-peer; capacity 1
@@ -134,6 +135,7 @@ func (c *Client) GoOnline(opts OnlineOptions) error {
 		check:       make(chan string, 64),
 		rehome:      make(chan struct{}, 1),
 		kick:        make(chan struct{}, 1),
+		cameOnline:  make(chan string, 16),
 		watchers:    map[string]time.Time{},
 		watchSent:   map[string]time.Time{},
 		requested:   map[string]bool{},

@@ -1,16 +1,11 @@
 package chat_test
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"path/filepath"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,194 +14,25 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"soitto/app/chat"
-	"soitto/login/ca"
 	"soitto/media"
+	"soitto/media/mediatest"
+	"soitto/nat"
 )
 
-// impairedNet is the machine's network (loopback only, by the sessions'
-// IP filter) whose UDP sockets lose, duplicate and reorder what they
-// send, and can be cut: the link the chat crosses below SCTP.
-type impairedNet struct {
-	transport.Net
-	loss, dup, reorder float64
-	cut                atomic.Bool
-
-	mu  sync.Mutex // guards rnd
-	rnd *rand.Rand
-
-	lost, doubled, swapped atomic.Int64
-}
-
-func (n *impairedNet) roll() (drop, dup, hold bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.rnd.Float64() < n.loss, n.rnd.Float64() < n.dup, n.rnd.Float64() < n.reorder
-}
-
-func (n *impairedNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
-	c, err := n.Net.ListenUDP(network, laddr)
-	if err != nil {
-		return nil, err
-	}
-	return &impairedConn{UDPConn: c, n: n}, nil
-}
-
-type impairedConn struct {
-	transport.UDPConn
-	n    *impairedNet
-	mu   sync.Mutex // guards held
-	held *heldPacket
-}
-
-type heldPacket struct {
-	b    []byte
-	addr net.Addr
-}
-
-// WriteTo sends b, or not: lost, sent twice, or held back and sent after
-// the next packet (reordered).
-func (c *impairedConn) WriteTo(b []byte, addr net.Addr) (int, error) {
-	if c.n.cut.Load() {
-		c.n.lost.Add(1)
-		return len(b), nil
-	}
-	drop, dup, hold := c.n.roll()
-	c.mu.Lock()
-	prev := c.held
-	c.held = nil
-	if hold && prev == nil && !drop {
-		c.held = &heldPacket{append([]byte(nil), b...), addr}
-		c.mu.Unlock()
-		c.n.swapped.Add(1)
-		return len(b), nil
-	}
-	c.mu.Unlock()
-	if drop {
-		c.n.lost.Add(1)
-	} else {
-		if _, err := c.UDPConn.WriteTo(b, addr); err != nil {
-			return 0, err
-		}
-		if dup {
-			c.n.doubled.Add(1)
-			c.UDPConn.WriteTo(b, addr)
-		}
-	}
-	if prev != nil {
-		c.UDPConn.WriteTo(prev.b, prev.addr)
-	}
-	return len(b), nil
-}
-
-func loopbackOnly(ip net.IP) bool { return ip.IsLoopback() && ip.To4() != nil }
-
-// sessionUser is a user certificate of a test CA.
-type sessionUser struct {
-	cert  tls.Certificate
-	roots *x509.CertPool
-}
-
-func sessionUsers(t *testing.T, names ...string) map[string]sessionUser {
-	c, err := ca.Create(t.TempDir(), "test network")
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(c.Cert)
-	out := map[string]sessionUser{}
-	for _, n := range names {
-		key, err := ca.GenerateKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cert, err := c.IssueUser(n, key.Public())
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[n] = sessionUser{tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}, roots}
-	}
-	return out
-}
-
-// openSessions opens a session between alice and bob over network, with
-// signalling carried in memory. Bob's side hands the channel alice opens
-// to onBob; alice's chat channel is returned.
-func openSessions(t *testing.T, network transport.Net, users map[string]sessionUser, onBob func(*webrtc.DataChannel)) (a, b *media.Session, dcA *webrtc.DataChannel) {
+// openSessions opens a session between alice and bob over network. Bob's
+// side hands the channel alice opens to onBob; alice's chat channel is
+// returned.
+func openSessions(t *testing.T, network transport.Net, users map[string]mediatest.User, onBob func(*webrtc.DataChannel)) (*media.Session, *webrtc.DataChannel) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	toA, toB := make(chan media.Message, 512), make(chan media.Message, 512)
-	send := func(to chan media.Message) func(context.Context, media.Message) error {
-		return func(ctx context.Context, m media.Message) error {
-			select {
-			case to <- m:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	}
-	cfg := func(self, remote string, to chan media.Message) media.Config {
-		u := users[self]
-		return media.Config{Certificate: u.cert, Roots: u.roots, Remote: remote, IPFilter: loopbackOnly,
-			Net: network, Send: send(to)}
-	}
-	ca, cb := cfg("alice", "bob", toB), cfg("bob", "alice", toA)
+	ca, cb := users["alice"].Config("bob"), users["bob"].Config("alice")
+	ca.Net, cb.Net = network, network
 	cb.OnChannel = onBob
-	a, err := media.Offer(ca)
+	a, _ := mediatest.Pair(t, ca, cb)
+	dc, err := a.OpenChannel("chat")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pending []media.Message
-	for b == nil {
-		select {
-		case m := <-toB:
-			if m.Kind != media.KindOffer {
-				pending = append(pending, m)
-				continue
-			}
-			if b, err = media.Answer(cb, m); err != nil {
-				t.Fatal(err)
-			}
-		case <-ctx.Done():
-			t.Fatal("no offer")
-		}
-	}
-	for _, m := range pending {
-		b.Handle(m)
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	route := func(from chan media.Message, s *media.Session) {
-		for {
-			select {
-			case m := <-from:
-				s.Handle(m)
-			case <-stop:
-				return
-			}
-		}
-	}
-	wg.Go(func() { route(toA, a) })
-	wg.Go(func() { route(toB, b) })
-	t.Cleanup(func() {
-		a.Close()
-		b.Close()
-		close(stop)
-		wg.Wait()
-	})
-	var ea, eb error
-	var owg sync.WaitGroup
-	owg.Go(func() { ea = a.Open(ctx) })
-	owg.Go(func() { eb = b.Open(ctx) })
-	owg.Wait()
-	if ea != nil || eb != nil {
-		t.Fatalf("open: alice %v, bob %v", ea, eb)
-	}
-	if dcA, err = a.OpenChannel("chat"); err != nil {
-		t.Fatal(err)
-	}
-	return a, b, dcA
+	return a, dc
 }
 
 // dcLink is a data channel as an engine's link.
@@ -318,12 +144,12 @@ func TestChatOverImpairedSession(t *testing.T) {
 	if chat.RaceEnabled {
 		n, back = 1_000, 100
 	}
-	users := sessionUsers(t, "alice", "bob")
-	network := &impairedNet{Net: mustStdnet(t), loss: 0.10, dup: 0.05, reorder: 0.10, rnd: rand.New(rand.NewPCG(7, 8))}
+	users := mediatest.Users(t, "alice", "bob")
+	network := &mediatest.Impaired{Net: mustStdnet(t), Loss: 0.10, Dup: 0.05, Reorder: 0.10, Seed: 7}
 	alice, bob := newSide(t, "alice", "bob"), newSide(t, "bob", "alice")
 	t.Cleanup(func() { alice.engine().Close(); bob.engine().Close() })
 	connect := func() *media.Session {
-		a, _, dc := openSessions(t, network, users, bob.use)
+		a, dc := openSessions(t, network, users, bob.use)
 		alice.use(dc)
 		return a
 	}
@@ -359,9 +185,9 @@ func TestChatOverImpairedSession(t *testing.T) {
 	}
 	// A quarter through: the link is cut for 5 s, then a new session.
 	waitFor("a quarter at bob", time.Minute, func() bool { g, _ := bob.counts(); return g >= n/4 })
-	network.cut.Store(true)
+	network.Cut(true)
 	time.Sleep(5 * time.Second)
-	network.cut.Store(false)
+	network.Cut(false)
 	sess.Close()
 	sess = connect()
 	// Three quarters through: bob restarts.
@@ -409,7 +235,7 @@ func TestChatOverImpairedSession(t *testing.T) {
 		}
 	}
 	t.Logf("%d + %d messages in %v; packets lost %d, duplicated %d, reordered %d",
-		n, back, took.Round(time.Millisecond), network.lost.Load(), network.doubled.Load(), network.swapped.Load())
+		n, back, took.Round(time.Millisecond), network.Lost.Load(), network.Doubled.Load(), network.Swapped.Load())
 }
 
 func mustStdnet(t *testing.T) transport.Net {
@@ -418,4 +244,79 @@ func mustStdnet(t *testing.T) transport.Net {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// BenchmarkChatLatency: from Send at alice to the Received event at bob
+// (stored and acknowledged on the way), one message at a time, over a
+// session on loopback, direct and relay-only through our TURN relay. It
+// reports the median and the 99th percentile.
+func BenchmarkChatLatency(b *testing.B) {
+	users := mediatest.Users(b, "alice", "bob")
+	relay, err := nat.NewTURN(nat.TURNConfig{ListenUDP: "127.0.0.1:0", RelayIP: "127.0.0.1", Lab: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { relay.Close() })
+	for _, path := range []string{"direct", "relay"} {
+		b.Run(path, func(b *testing.B) {
+			got := make(chan time.Time, 1)
+			open := func(name string, on func(chat.Event)) *chat.Engine {
+				e, err := chat.Open(chat.Config{Path: filepath.Join(b.TempDir(), "chat.db"), Key: make([]byte, 32), Self: name, OnEvent: on})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { e.Close() })
+				return e
+			}
+			alice := open("alice", nil)
+			bob := open("bob", func(e chat.Event) {
+				if _, ok := e.(chat.Received); ok {
+					got <- time.Now()
+				}
+			})
+			ca, cb := users["alice"].Config("bob"), users["bob"].Config("alice")
+			if path == "relay" {
+				for _, c := range []*media.Config{&ca, &cb} {
+					name, pass, _ := relay.Credentials(c.Remote + "-peer")
+					c.RelayOnly = true
+					c.ICEServers = []webrtc.ICEServer{{URLs: nat.TURNURLs(relay.UDPAddr().String(), ""), Username: name, Credential: pass}}
+				}
+			}
+			attach := func(e *chat.Engine, peer string, dc *webrtc.DataChannel) {
+				l := &dcLink{dc}
+				dc.OnMessage(func(m webrtc.DataChannelMessage) { e.Receive(peer, m.Data) })
+				dc.OnOpen(func() { e.Attach(peer, l) })
+			}
+			cb.OnChannel = func(dc *webrtc.DataChannel) {
+				l := &dcLink{dc}
+				dc.OnMessage(func(m webrtc.DataChannelMessage) { bob.Receive("alice", m.Data) })
+				bob.Attach("alice", l)
+			}
+			a, _ := mediatest.Pair(b, ca, cb)
+			dc, err := a.OpenChannel("chat")
+			if err != nil {
+				b.Fatal(err)
+			}
+			attach(alice, "bob", dc)
+			for dc.ReadyState() != webrtc.DataChannelStateOpen {
+				time.Sleep(5 * time.Millisecond)
+			}
+			var lat []time.Duration
+			for i := 0; b.Loop(); i++ {
+				start := time.Now()
+				if _, err := alice.Send("bob", fmt.Sprintf("message %d", i)); err != nil {
+					b.Fatal(err)
+				}
+				select {
+				case at := <-got:
+					lat = append(lat, at.Sub(start))
+				case <-time.After(10 * time.Second):
+					b.Fatal("no message within 10 s")
+				}
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "ms-p50")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "ms-p99")
+		})
+	}
 }

@@ -246,6 +246,7 @@ func (ch *countingChannel) Send(b []byte) error {
 type pair struct {
 	snd, rcv *side
 	link     *transfertest.Link
+	sessPeer transfer.Peer // alice's, over a media session (sessionPair)
 	dest     string
 }
 

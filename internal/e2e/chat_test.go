@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -95,9 +96,9 @@ func TestSendFileLocal(t *testing.T) {
 	big := filepath.Join(t.TempDir(), "big.bin")
 	want := writeRandom(t, big, size)
 
-	send := exec.Command(cli, "send", "bob", big)
+	send := exec.Command(cli, "-v", "send", "bob", big)
 	send.Env = append(os.Environ(), as("alice")...)
-	var out, errOut strings.Builder
+	var out, errOut syncBuffer
 	send.Stdout, send.Stderr = &out, &errOut
 	if err := send.Start(); err != nil {
 		t.Fatal(err)
@@ -111,11 +112,11 @@ func TestSendFileLocal(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for partSize(inbox) < size/2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the part file did not reach half in 60 s (%d bytes); alice: %s %s", partSize(inbox), out.String(), errOut.String())
+			t.Fatalf("the part file did not reach half in 60 s (%d bytes); alice: %s %s", partSize(inbox), out.String(), appLog(errOut.String()))
 		}
 		select {
 		case err := <-sent:
-			t.Fatalf("send ended before bob's crash: %v\n%s%s", err, out.String(), errOut.String())
+			t.Fatalf("send ended before bob's crash: %v\n%s%s", err, out.String(), appLog(errOut.String()))
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -129,10 +130,10 @@ func TestSendFileLocal(t *testing.T) {
 	select {
 	case err := <-sent:
 		if err != nil {
-			t.Fatalf("send: %v\n%s%s", err, out.String(), errOut.String())
+			t.Fatalf("send: %v\n%s%s", err, out.String(), appLog(errOut.String()))
 		}
 	case <-time.After(3 * time.Minute):
-		t.Fatalf("send did not finish within 3 min of bob's restart\n%s%s", out.String(), errOut.String())
+		t.Fatalf("send did not finish within 3 min of bob's restart\n%s%s", out.String(), appLog(errOut.String()))
 	}
 	t.Logf("alice's send:\n%s", out.String())
 	bob.expect(t, "file big.bin from alice: done", 30*time.Second)
@@ -151,6 +152,36 @@ func TestSendFileLocal(t *testing.T) {
 	if n := partSize(inbox); n != 0 {
 		t.Errorf("a part file of %d bytes is left in the inbox", n)
 	}
+}
+
+// appLog is the last lines of a -v log that tell what the app did (not
+// pion's debug lines).
+func appLog(log string) string {
+	var keep []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "component=app") || strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep[max(0, len(keep)-150):], "\n")
+}
+
+// syncBuffer is a buffer a process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // writeRandom writes size random bytes to path and returns their SHA-256.
