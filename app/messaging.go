@@ -407,6 +407,7 @@ func (c *Client) courier(ctx context.Context, o *online) {
 			b := max(dialBackoffMin, min(2*backoff[user], dialBackoffMax))
 			backoff[user], next[user] = b, now.Add(b)
 		}
+		c.nudgePaused(o, m)
 		select {
 		case <-ctx.Done():
 			return
@@ -420,6 +421,23 @@ func (c *Client) courier(ctx context.Context, o *online) {
 		case user := <-o.cameOnline:
 			delete(backoff, user)
 			delete(next, user)
+		}
+	}
+}
+
+// nudgePaused resumes the paused transfers with buddies who have a
+// link: a transfer channel can break while its session lives on (a
+// resume that crossed another), and only a new session would resume it
+// otherwise. Resuming is idempotent on both sides.
+func (c *Client) nudgePaused(o *online, m *messaging) {
+	done := map[string]bool{}
+	for _, t := range m.files.Transfers() {
+		if t.State != transfer.StatePaused || done[t.User] {
+			continue
+		}
+		done[t.User] = true
+		if s := o.links.get(t.User); s != nil {
+			m.files.Reconnected(c.filePeer(o, t.User, s))
 		}
 	}
 }
