@@ -73,7 +73,8 @@ func TestChatOfflineLocal(t *testing.T) {
 
 // TestSendFileLocal is issue 7's first "Done when": `soitto-cli send bob
 // big.bin` arrives intact in bob's --accept-files folder, and survives a
-// kill -9 of bob halfway: the transfer resumes when bob is back.
+// kill -9 of bob halfway: the transfer resumes when bob is back. big.bin
+// is 1 GiB of random bytes.
 func TestSendFileLocal(t *testing.T) {
 	bin := buildBinaries(t, "soitto-login", "soitto-node", "soitto-cli")
 	cli := filepath.Join(bin, "soitto-cli")
@@ -92,7 +93,7 @@ func TestSendFileLocal(t *testing.T) {
 	alice.expect(t, "online via ", 20*time.Second)
 	becomeContacts(t, as, cli, "alice", "bob", alice, bob)
 
-	const size = 256 << 20
+	const size = 1 << 30
 	big := filepath.Join(t.TempDir(), "big.bin")
 	want := writeRandom(t, big, size)
 
@@ -109,10 +110,10 @@ func TestSendFileLocal(t *testing.T) {
 
 	// Halfway (by the part file's verified size), bob crashes.
 	bob.expect(t, "file big.bin from alice: accepted", 30*time.Second)
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for partSize(inbox) < size/2 {
 		if time.Now().After(deadline) {
-			t.Fatalf("the part file did not reach half in 60 s (%d bytes); alice: %s %s", partSize(inbox), out.String(), appLog(errOut.String()))
+			t.Fatalf("the part file did not reach half in 2 min (%d bytes); alice: %s %s", partSize(inbox), out.String(), appLog(errOut.String()))
 		}
 		select {
 		case err := <-sent:
