@@ -28,8 +28,9 @@ func chatClient(t *testing.T, env *nettest.Env, profiles, user string) (*app.Cli
 // TestChatAndMailbox: between contacts, a message goes over a session
 // and is delivered; typing shows; a message to bob while he is offline
 // is sealed onto the ring (the nodes hold neither its text nor alice's
-// name), bob collects it when he comes back, and alice sees it
-// delivered; the mail is gone from the ring.
+// name), the super-peer bob used crashes, bob comes back through another
+// and collects it from the replicas, and alice sees it delivered; the
+// mail is gone from the ring.
 func TestChatAndMailbox(t *testing.T) {
 	t.Setenv("SOITTO_ICE_NETWORKS", "127.0.0.0/8")
 	env := nettest.Start(t, 3, nodetest.Options{NAT: true})
@@ -64,6 +65,12 @@ func TestChatAndMailbox(t *testing.T) {
 	}
 
 	// Bob goes away; alice writes; the message is left on the ring.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := alice.Search(ctx, "bob")
+	if err != nil || res.SuperPeer == "" {
+		t.Fatalf("bob's super-peer: %+v, %v", res, err)
+	}
 	bob.Logout()
 	const text = "while you were away"
 	away, err := alice.SendMessage("bob", text)
@@ -74,8 +81,6 @@ func TestChatAndMailbox(t *testing.T) {
 		m, ok := e.(app.MessageMailed)
 		return ok && m.ID == away.ID
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	holders := 0
 	for _, n := range env.Cluster.Nodes {
 		heads, err := n.Directory().List(ctx, "bob")
@@ -102,7 +107,19 @@ func TestChatAndMailbox(t *testing.T) {
 		t.Errorf("the mail is held by %d nodes, want it replicated", holders)
 	}
 
-	// Bob comes back (a new program, the same profile) and collects it.
+	// The super-peer bob was attached to crashes: bob comes back (a new
+	// program, the same profile) through another, and collects it from
+	// the replicas.
+	crashed := -1
+	for i, n := range env.Cluster.Nodes {
+		if n.Addr == res.SuperPeer {
+			crashed = i
+		}
+	}
+	if crashed < 0 {
+		t.Fatalf("bob's super-peer %s is not a node of the test", res.SuperPeer)
+	}
+	env.Cluster.Crash(crashed)
 	bob2, err := app.New(app.Config{
 		ProfilesDir: bobProfiles, Network: env.NetworkPath, KDF: fastKDF,
 		Overlay: app.OverlayConfig{PollInterval: time.Hour, MailboxInterval: time.Second},
@@ -119,6 +136,9 @@ func TestChatAndMailbox(t *testing.T) {
 	if err := bob2.GoOnline(app.OnlineOptions{Interactive: true}); err != nil {
 		t.Fatal(err)
 	}
+	if home, err := bob2.WaitOnline(ctx); err != nil || home == res.SuperPeer {
+		t.Fatalf("bob back on %q (%v), want another super-peer than %s", home, err, res.SuperPeer)
+	}
 	m := waitEvent(t, be2, "the mailed message", func(e app.Event) bool {
 		m, ok := e.(app.MessageReceived)
 		return ok && m.Message.ID == away.ID
@@ -131,7 +151,10 @@ func TestChatAndMailbox(t *testing.T) {
 		return ok && d.ID == away.ID
 	})
 	// The ring keeps only the tombstone.
-	for _, n := range env.Cluster.Nodes {
+	for i, n := range env.Cluster.Nodes {
+		if i == crashed {
+			continue
+		}
 		heads, err := n.Directory().List(ctx, "bob")
 		if err != nil {
 			t.Fatal(err)
