@@ -61,9 +61,15 @@ func (u *UI) bridge(events <-chan app.Event) {
 			case app.StatusChanged:
 				u.post(func() { u.home.setOwnStatus(e.Status) })
 			case app.ContactsChanged:
-				u.post(func() { u.home.setContacts(e.Contacts) })
+				u.post(func() {
+					u.home.setContacts(e.Contacts)
+					u.chat.refreshHeader()
+				})
 			case app.PresenceChanged:
-				u.post(func() { u.home.updateContact(e.Contact) })
+				u.post(func() {
+					u.home.updateContact(e.Contact)
+					u.chat.refreshHeader()
+				})
 			case app.NetChanged:
 				u.post(func() { u.home.net.set(e.Report) })
 			case app.CallChanged:
@@ -74,6 +80,16 @@ func (u *UI) bridge(events <-chan app.Event) {
 				u.post(func() { u.home.notice(e.From + " wants to be your contact") })
 			case app.ContactKeyChanged:
 				u.post(func() { u.home.warn(e.Contact.Name + "'s key changed: compare the safety number on their page") })
+			case app.MessageReceived:
+				u.post(func() { u.messageReceived(e.Message) })
+			case app.MessageDelivered:
+				u.post(func() { u.messageChanged(e.User, e.ID, false) })
+			case app.MessageMailed:
+				u.post(func() { u.messageChanged(e.User, e.ID, true) })
+			case app.Typing:
+				u.post(func() { u.chat.setTyping(e.User, e.On) })
+			case app.FileChanged:
+				u.post(func() { u.fileChanged(e.Event) })
 			case app.BuddyListRefused:
 				u.post(func() { u.home.warn("Your buddy list was refused and set aside: " + firstLine(e.Err.Error())) })
 			}
@@ -83,6 +99,10 @@ func (u *UI) bridge(events <-chan app.Event) {
 			u.post(func() {
 				if u.call.call.State == app.CallActive {
 					u.call.refresh()
+				}
+				u.chat.tick()
+				if u.transfersActive() {
+					u.syncTransfers() // progress events may have been dropped
 				}
 			})
 		}

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"soitto/app"
+	"soitto/overlay/presence"
 )
 
 // contactPage is the dialog of one user in the buddy list: their state,
@@ -60,7 +61,17 @@ func (h *homeScreen) showContact(name string) {
 	if !c.KeyChanged {
 		p.newKey.Hide()
 	}
-	content := container.NewVBox(container.NewCenter(av), title, state, widget.NewSeparator(),
+	message := widget.NewButtonWithIcon("Message", iconChat, func() { p.d.Hide(); h.u.openChat(name) })
+	message.Importance = widget.HighImportance
+	call := widget.NewButtonWithIcon("Call", iconPhone, func() { p.d.Hide(); h.u.startCall(name) })
+	if c.Status == presence.Offline {
+		call.Disable()
+	}
+	actions := container.NewGridWithColumns(2, message, call)
+	if c.State != app.StateContact {
+		actions.Hide()
+	}
+	content := container.NewVBox(container.NewCenter(av), title, state, actions, widget.NewSeparator(),
 		widget.NewLabelWithStyle("Safety number", fyne.TextAlignCenter, fyne.TextStyle{Bold: true}),
 		p.safety, explain, p.newKey, container.NewGridWithColumns(2, remove, p.block))
 	p.d = dialog.NewCustom(name, "Close", content, h.u.win)

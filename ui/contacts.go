@@ -168,6 +168,8 @@ type contactRow struct {
 	label   *widget.Label
 	status  *widget.RichText
 	call    *widget.Button
+	chat    *widget.Button
+	unread  *pill
 	accept  *widget.Button
 	decline *widget.Button
 	more    *widget.Button
@@ -183,6 +185,10 @@ func newContactRow(h *homeScreen) *contactRow {
 	r.more.Importance = widget.LowImportance
 	r.call = widget.NewButtonWithIcon("", iconPhone, func() { h.u.startCall(r.name) })
 	r.call.Importance = widget.LowImportance
+	r.chat = widget.NewButtonWithIcon("", iconChat, func() { h.u.openChat(r.name) })
+	r.chat.Importance = widget.LowImportance
+	r.unread = newPill()
+	r.unread.Hide()
 	r.accept = widget.NewButtonWithIcon("", theme.ConfirmIcon(), func() { h.contactAction("accept", r.name) })
 	r.accept.Importance = widget.SuccessImportance
 	r.decline = widget.NewButtonWithIcon("", theme.CancelIcon(), func() { h.contactAction("decline", r.name) })
@@ -195,6 +201,8 @@ func (r *contactRow) set(c app.Contact) {
 	r.dot.SetStatus(c.Status)
 	r.label.SetText(c.Name)
 	r.call.Hide()
+	r.chat.Hide()
+	r.unread.SetCount(r.h.u.unread[c.Name])
 	r.accept.Hide()
 	r.decline.Hide()
 	var text string
@@ -219,6 +227,7 @@ func (r *contactRow) set(c app.Contact) {
 			text = "Key changed: check the safety number"
 		}
 		r.call.Show()
+		r.chat.Show()
 		if c.Status == presence.Offline {
 			r.call.Disable()
 		} else {
@@ -233,7 +242,7 @@ func (r *contactRow) CreateRenderer() fyne.WidgetRenderer {
 	text := container.New(layout.NewCustomPaddedVBoxLayout(-3*pad), r.label, r.status)
 	return widget.NewSimpleRenderer(container.NewBorder(nil, nil,
 		container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(20), r.dot)),
-		container.NewCenter(container.NewHBox(r.accept, r.decline, r.call, r.more)), text))
+		container.NewCenter(container.NewHBox(r.unread, r.accept, r.decline, r.chat, r.call, r.more)), text))
 }
 
 // contactAction runs a buddy-list action off Fyne's goroutine.

@@ -20,3 +20,26 @@ var (
 	iconMic    fyne.Resource = theme.NewThemedResource(fyne.NewStaticResource("mic.svg", micSVG))
 	iconMicOff fyne.Resource = theme.NewThemedResource(fyne.NewStaticResource("mic-off.svg", micOffSVG))
 )
+
+// Chat and file icons (Material: chat_bubble, attach_file, send,
+// schedule, done, done_all, insert_drive_file).
+var (
+	chatSVG     = []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path fill="#000" d="M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2zM6 9h12v2H6zm8 5H6v-2h8zm4-6H6V6h12z"/></svg>`)
+	attachSVG   = []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path fill="#000" d="M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z"/></svg>`)
+	sendSVG     = []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path fill="#000" d="M2.01 21 23 12 2.01 3 2 10l15 2-15 2z"/></svg>`)
+	scheduleSVG = []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path fill="#000" d="M11.99 2C6.47 2 2 6.48 2 12s4.47 10 9.99 10C17.52 22 22 17.52 22 12S17.52 2 11.99 2zM12 20a8 8 0 1 1 0-16 8 8 0 0 1 0 16zm.5-13H11v6l5.25 3.15.75-1.23-4.5-2.67z"/></svg>`)
+	doneSVG     = []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path fill="#000" d="M9 16.2 4.8 12l-1.4 1.4L9 19 21 7l-1.4-1.4z"/></svg>`)
+	doneAllSVG  = []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path fill="#000" d="m18 7-1.41-1.41-6.34 6.34 1.41 1.41L18 7zm4.24-1.41L11.66 16.17 7.48 12l-1.41 1.41L11.66 19l12-12-1.42-1.41zM.41 13.41 6 19l1.41-1.41L1.83 12 .41 13.41z"/></svg>`)
+	fileSVG     = []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path fill="#000" d="M6 2a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8l-6-6H6zm7 7V3.5L18.5 9H13z"/></svg>`)
+)
+
+var (
+	iconChat   fyne.Resource = theme.NewThemedResource(fyne.NewStaticResource("chat.svg", chatSVG))
+	iconAttach fyne.Resource = theme.NewThemedResource(fyne.NewStaticResource("attach.svg", attachSVG))
+	iconSend   fyne.Resource = theme.NewThemedResource(fyne.NewStaticResource("send.svg", sendSVG))
+	iconFile   fyne.Resource = theme.NewThemedResource(fyne.NewStaticResource("file.svg", fileSVG))
+	// The marks on one's own messages, drawn small in the meta line.
+	iconPending   = fyne.NewStaticResource("schedule.svg", scheduleSVG)
+	iconSent      = fyne.NewStaticResource("done.svg", doneSVG)
+	iconDelivered = fyne.NewStaticResource("done-all.svg", doneAllSVG)
+)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"errors"
+	"image/color"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -117,7 +118,7 @@ func field(name string, e *widget.Entry) fyne.CanvasObject {
 
 // spacer is a fixed gap of height h.
 func spacer(h float32) fyne.CanvasObject {
-	r := canvas.NewRectangle(nil)
+	r := canvas.NewRectangle(color.Transparent) // nil would stop the software painter
 	r.SetMinSize(fyne.NewSize(0, h))
 	return r
 }

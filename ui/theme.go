@@ -12,6 +12,8 @@ import (
 const (
 	colorNameCard       fyne.ThemeColorName = "soitto.card"
 	colorNameCardBorder fyne.ThemeColorName = "soitto.cardBorder"
+	// colorNameBubbleOwn is the tint of one's own chat messages.
+	colorNameBubbleOwn fyne.ThemeColorName = "soitto.bubbleOwn"
 )
 
 // Theme returns Soitto's theme: Fyne's default fonts, icons and sizes with
@@ -56,6 +58,7 @@ var lightPalette = palette{
 	theme.ColorNameSuccess:             rgb(0x1a7f37),
 	colorNameCard:                      rgb(0xffffff),
 	colorNameCardBorder:                rgb(0xe1e5eb),
+	colorNameBubbleOwn:                 rgb(0xdcebfd),
 }
 
 var darkPalette = palette{
@@ -81,6 +84,7 @@ var darkPalette = palette{
 	theme.ColorNameSuccess:             rgb(0x3fb950),
 	colorNameCard:                      rgb(0x1d2128),
 	colorNameCardBorder:                rgb(0x2b313a),
+	colorNameBubbleOwn:                 rgb(0x1b3656),
 }
 
 func (soittoTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {

@@ -7,6 +7,7 @@ package ui
 
 import (
 	"context"
+	"net/url"
 	"sync"
 	"time"
 
@@ -42,6 +43,24 @@ type UI struct {
 	// devices opens a call's sound devices: the system's (tests use
 	// tones).
 	devices func(echo bool) app.AudioDevices
+
+	chat   *chatPane
+	unread map[string]int        // messages and offers received while their conversation was closed
+	mailed map[[16]byte]bool     // own messages left on the ring (this run)
+	files  map[string]*fileEntry // file transfers, by ID; finished ones stay
+	offers map[string]*offerPrompt
+	// syncing: a read of the client's transfers is running; syncAgain
+	// asks for one more after it.
+	syncing, syncAgain bool
+	localSeq           int // numbers the files still being prepared
+
+	// openURL opens a link with the system (tests record it instead).
+	openURL func(*url.URL) error
+	// pickFile and pickFolder ask the user for a file to send and a
+	// folder to save into; done gets "" if they cancel (tests answer
+	// themselves).
+	pickFile   func(done func(path string))
+	pickFolder func(start string, done func(dir string))
 }
 
 // New builds Soitto's screens into w for client c, sets Soitto's theme on
@@ -60,6 +79,11 @@ func newUI(a fyne.App, w fyne.Window, c *app.Client, do func(func())) *UI {
 	u.signIn = newSignInScreen(u)
 	u.home = newHomeScreen(u)
 	u.call = newCallView(u)
+	u.chat = newChatPane(u)
+	u.resetChat()
+	u.openURL = a.OpenURL
+	u.pickFile = u.pickFileDialog
+	u.pickFolder = u.pickFolderDialog
 	u.devices = c.SystemDevices
 	u.restoreDevices()
 	u.echo = a.Preferences().BoolWithFallback(prefEcho, true)
@@ -88,6 +112,7 @@ func (u *UI) show(screen fyne.CanvasObject) {
 // showSignIn switches to the sign-in screen, ready for the next login.
 func (u *UI) showSignIn() {
 	u.home.clear()
+	u.resetChat()
 	u.signIn.reset()
 	u.show(u.signIn.root)
 	u.signIn.focus()
@@ -99,6 +124,18 @@ func (u *UI) showHome(id app.Identity) {
 	u.home.set(id)
 	u.show(u.home.root)
 	u.goOnline()
+}
+
+// resetChat forgets the session's conversations and files.
+func (u *UI) resetChat() {
+	u.chat.reset()
+	for _, o := range u.offers {
+		o.dismiss()
+	}
+	u.unread = map[string]int{}
+	u.mailed = map[[16]byte]bool{}
+	u.files = map[string]*fileEntry{}
+	u.offers = map[string]*offerPrompt{}
 }
 
 // prefEcho is the preference that keeps the echo setting.
