@@ -350,6 +350,7 @@ func (u *UI) pickFileDialog(done func(path string)) {
 		done(path)
 	}, u.win)
 	d.SetConfirmText("Send")
+	d.SetTitleText("Send a file")
 	if l, err := storage.ListerForURI(storage.NewFileURI(u.homeFolder())); err == nil {
 		d.SetLocation(l)
 	}
@@ -366,6 +367,7 @@ func (u *UI) pickFolderDialog(start string, done func(dir string)) {
 		done(l.Path())
 	}, u.win)
 	d.SetConfirmText("Save here")
+	d.SetTitleText("Save the file in…")
 	if l, err := storage.ListerForURI(storage.NewFileURI(start)); err == nil {
 		d.SetLocation(l)
 	}

@@ -162,7 +162,7 @@ func (t *outgoing) cancel(reason string, byPeer bool) error {
 	t.endLocked(StateCancelled)
 	info := t.infoLocked()
 	t.mu.Unlock()
-	if p != nil {
+	if !byPeer && p != nil { // the receiver that cancelled needs no echo
 		p.SendControl(Control{Kind: KindCancel, ID: t.offer.ID, Reason: reason}.Encode())
 	}
 	t.m.ev.emit(Cancelled{Info: info, ByPeer: byPeer, Reason: reason})
