@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,13 +48,15 @@ func testRing(t *testing.T, count int) {
 	}
 	network := filepath.Join(loginDir, "network.json")
 	procs := make([]*exec.Cmd, count)
+	metrics := make([]string, count)
 	for i, a := range addrs {
+		metrics[i] = freeAddr(t)
 		nodeDir := filepath.Join(t.TempDir(), fmt.Sprintf("node%d", i))
 		if r := runCmd(t, nil, filepath.Join(bin, "soitto-login"), "node-cert", "--dir", loginDir, "--addr", a, "--out", nodeDir); r.code != 0 {
 			t.Fatalf("node-cert: %s", r.stderr)
 		}
 		procs[i] = startProc(t, filepath.Join(bin, "soitto-node"), "--network", network, "--listen", a, "--data", nodeDir,
-			"--stabilize", "200ms", "--fix-fingers", "100ms", "--check-predecessor", "300ms")
+			"--stabilize", "200ms", "--fix-fingers", "100ms", "--check-predecessor", "300ms", "--metrics", metrics[i])
 	}
 
 	net, _ := bootstrap.Load(network)
@@ -95,6 +99,25 @@ func testRing(t *testing.T, count int) {
 			eventually(t, 30*time.Second, func() error { return getRecord(client, a, records[u]) }, "get %s through %s", u, a)
 		}
 	}
+
+	// Every record on its whole replica set (with up to 4 nodes, every
+	// node) before a node dies: a record put while the ring was still
+	// forming reaches its replicas at the next repair round, not with
+	// the put.
+	eventually(t, 30*time.Second, func() error {
+		total := 0
+		for _, m := range metrics {
+			n, err := recordsHeld(m)
+			if err != nil {
+				return err
+			}
+			total += n
+		}
+		if want := len(users) * min(count, dir.DefaultReplicas+1); total < want {
+			return fmt.Errorf("%d records held across the nodes, want %d", total, want)
+		}
+		return nil
+	}, "replication of every record")
 
 	// kill -9 the node that holds alice's record.
 	ids := make([]overlay.Node, count)
@@ -170,6 +193,26 @@ func getRecord(c *tlsnet.Net, addr string, want *wire.Record) error {
 		return errors.New("wrong record")
 	}
 	return nil
+}
+
+// recordsHeld reads soitto_node_records from a node's metrics.
+func recordsHeld(addr string) (int, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "soitto_node_records "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int(f), err
+		}
+	}
+	return 0, fmt.Errorf("no soitto_node_records at %s", addr)
 }
 
 // eventually retries f every 200 ms until it succeeds or the time is up.
