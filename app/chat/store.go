@@ -47,13 +47,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" driver
+	"soitto/internal/sqlitedb"
 )
 
 const (
@@ -107,19 +103,6 @@ func openStore(ctx context.Context, path string, key []byte) (*store, error) {
 	if len(key) != 32 {
 		return nil, fmt.Errorf("chat: key of %d bytes, want 32", len(key))
 	}
-	if strings.ContainsRune(path, '?') {
-		return nil, fmt.Errorf("chat: path %q must not contain '?'", path)
-	}
-	path, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("chat: %w", err)
-	}
-	// Created here for its mode; SQLite gives -wal and -shm the same.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("chat: %w", err)
-	}
-	f.Close()
 	kmsg, err := hkdf.Key(sha256.New, key, nil, "soitto chat rows v1", 32)
 	if err != nil {
 		return nil, err
@@ -140,18 +123,10 @@ func openStore(ctx context.Context, path string, key []byte) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := url.Values{
-		"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)"},
-		"_txlock": {"immediate"},
-	}
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	db, err := sqlitedb.Open(path, "synchronous(FULL)")
 	if err != nil {
 		return nil, fmt.Errorf("chat: %w", err)
 	}
-	// One writer at a time anyway, and the engine serializes its calls.
-	db.SetMaxOpenConns(1)
-	db.SetConnMaxIdleTime(0)
-	db.SetConnMaxLifetime(0)
 	s := &store{db: db, aead: aead, kname: kname}
 	if err := s.init(ctx, kcheck); err != nil {
 		db.Close()

@@ -2,57 +2,27 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"soitto/internal/sqlitedb"
 )
 
 func openSQLite(ctx context.Context, path string) (Store, error) {
 	if path == "" {
 		return nil, errors.New("store: sqlite: empty path; want sqlite:PATH")
 	}
-	// The driver reads everything after '?' as options.
-	if strings.ContainsRune(path, '?') {
-		return nil, fmt.Errorf("store: sqlite: path %q must not contain '?'", path)
-	}
-	// Absolute, so that a PATH starting "file:" is not taken for a URI.
-	path, err := filepath.Abs(path)
+	db, err := sqlitedb.Open(path, "foreign_keys(1)")
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
-	// Create the file ourselves for its mode; SQLite gives its -wal and -shm
-	// files the same one.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("store: sqlite: %w", err)
-	}
-	f.Close()
-
-	q := url.Values{
-		"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)"},
-		// Take the write lock at BEGIN, so a transaction never has to
-		// upgrade a read lock, which SQLite may refuse without waiting.
-		"_txlock": {"immediate"},
-	}
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("store: sqlite: %w", err)
-	}
-	// SQLite runs one writer at a time anyway; one connection queues
-	// writers in Go instead of in busy_timeout retries, which can time out
-	// under load. Every query here is short; the slow part of a login,
-	// hashing, is done outside the store.
-	db.SetMaxOpenConns(1)
-	db.SetConnMaxIdleTime(0)
-	db.SetConnMaxLifetime(0)
+	// Every query here is short; the slow part of a login, hashing, is
+	// done outside the store.
 	s := &sqlStore{db: db, d: dialect{
 		name:       "sqlite",
 		unique:     sqliteUnique,
