@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -21,30 +20,25 @@ const chatLabel = "chat"
 // channel. Either side may open one; the newest open one is used.
 type links struct {
 	mu      sync.Mutex // guards byUser, dialing
-	byUser  map[string]*link
+	byUser  map[string]*media.Session
 	dialing map[string]bool
 }
 
-type link struct {
-	user string
-	s    *media.Session
-}
-
-// add makes s the link with user, unless s has ended already.
+// add makes s the link with user.
 func (l *links) add(user string, s *media.Session) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.byUser == nil {
-		l.byUser = map[string]*link{}
+		l.byUser = map[string]*media.Session{}
 	}
-	l.byUser[user] = &link{user: user, s: s}
+	l.byUser[user] = s
 }
 
 // remove forgets s as the link with user, if it still is.
 func (l *links) remove(user string, s *media.Session) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if cur := l.byUser[user]; cur != nil && cur.s == s {
+	if l.byUser[user] == s {
 		delete(l.byUser, user)
 	}
 }
@@ -53,11 +47,11 @@ func (l *links) remove(user string, s *media.Session) {
 func (l *links) get(user string) *media.Session {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if cur := l.byUser[user]; cur != nil {
+	if s := l.byUser[user]; s != nil {
 		select {
-		case <-cur.s.Done():
+		case <-s.Done():
 		default:
-			return cur.s
+			return s
 		}
 	}
 	return nil
@@ -125,7 +119,7 @@ func (c *Client) onChannel(o *online, user string, s *media.Session, dc *webrtc.
 		c.useChatChannel(user, s, dc)
 		return
 	}
-	if !m.files.HandleChannel(c.filePeer(o, user, s), transfer.WrapDataChannel(dc)) {
+	if !m.files.HandleChannel(c.filePeer(user, s), transfer.WrapDataChannel(dc)) {
 		dc.Close()
 	}
 }
@@ -152,9 +146,7 @@ func (c *Client) useChatChannel(user string, s *media.Session, dc *webrtc.DataCh
 	dc.OnClose(func() { m.chat.Detach(user, l) })
 	attach := func() {
 		m.chat.Attach(user, l)
-		if o := c.onlineState(); o != nil {
-			m.files.Reconnected(c.filePeer(o, user, s))
-		}
+		m.files.Reconnected(c.filePeer(user, s))
 	}
 	if dc.ReadyState() == webrtc.DataChannelStateOpen {
 		attach()
@@ -167,17 +159,8 @@ func (c *Client) useChatChannel(user string, s *media.Session, dc *webrtc.DataCh
 	}()
 }
 
-// onlineState is the session's online state, or nil.
-func (c *Client) onlineState() *online {
-	_, o, err := c.current()
-	if err != nil {
-		return nil
-	}
-	return o
-}
-
 // filePeer is user over session s, for package transfer.
-func (c *Client) filePeer(o *online, user string, s *media.Session) transfer.Peer {
+func (c *Client) filePeer(user string, s *media.Session) transfer.Peer {
 	return filePeer{c: c, user: user, s: s}
 }
 
@@ -204,9 +187,6 @@ func (p filePeer) OpenChannel(label string) (transfer.Channel, error) {
 	}
 	return transfer.WrapDataChannel(dc), nil
 }
-
-// errNoLink: the buddy could not be reached directly now.
-var errNoLink = errors.New("no session with the buddy")
 
 // linkTimeout bounds opening a session for chat or files.
 const linkTimeout = 30 * time.Second

@@ -194,7 +194,7 @@ func (c *Client) SendFile(ctx context.Context, user, path string) (transfer.Info
 	if err != nil {
 		return transfer.Info{}, err
 	}
-	return m.files.Offer(ctx, c.filePeer(o, name, s), path)
+	return m.files.Offer(ctx, c.filePeer(name, s), path)
 }
 
 // AcceptFile accepts an offered file into dir.
@@ -263,7 +263,7 @@ func (c *Client) onChatEvent(e chat.Event) {
 		if s == nil {
 			return
 		}
-		if err := m.files.HandleControl(c.filePeer(o, e.Peer, s), e.Data); err != nil {
+		if err := m.files.HandleControl(c.filePeer(e.Peer, s), e.Data); err != nil {
 			c.log.Info("file transfer message refused", "from", e.Peer, "err", err)
 		}
 	}
@@ -437,7 +437,7 @@ func (c *Client) nudgePaused(o *online, m *messaging) {
 		}
 		done[t.User] = true
 		if s := o.links.get(t.User); s != nil {
-			m.files.Reconnected(c.filePeer(o, t.User, s))
+			m.files.Reconnected(c.filePeer(t.User, s))
 		}
 	}
 }
