@@ -126,22 +126,27 @@ func (r *bubbleRenderer) Layout(size fyne.Size) {
 	r.content.Resize(size.SubtractWidthHeight(2*bubbleInset, 2*bubbleInset))
 }
 
+// styleBubble gives bg a bubble's look in th: tinted for this user's own
+// messages and files, a bordered card for the other side's.
+func styleBubble(bg *canvas.Rectangle, th fyne.Theme, own bool) {
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	if own {
+		bg.FillColor = th.Color(colorNameBubbleOwn, v)
+		bg.StrokeWidth = 0
+	} else {
+		bg.FillColor = th.Color(colorNameCard, v)
+		bg.StrokeColor = th.Color(colorNameCardBorder, v)
+		bg.StrokeWidth = 1
+	}
+	bg.CornerRadius = 2 * th.Size(theme.SizeNameInputRadius)
+}
+
 func (r *bubbleRenderer) MinSize() fyne.Size {
 	return r.content.MinSize().AddWidthHeight(2*bubbleInset, 2*bubbleInset)
 }
 
 func (r *bubbleRenderer) Refresh() {
-	th := r.b.Theme()
-	v := fyne.CurrentApp().Settings().ThemeVariant()
-	if r.b.own() {
-		r.bg.FillColor = th.Color(colorNameBubbleOwn, v)
-		r.bg.StrokeWidth = 0
-	} else {
-		r.bg.FillColor = th.Color(colorNameCard, v)
-		r.bg.StrokeColor = th.Color(colorNameCardBorder, v)
-		r.bg.StrokeWidth = 1
-	}
-	r.bg.CornerRadius = 2 * th.Size(theme.SizeNameInputRadius)
+	styleBubble(r.bg, r.b.Theme(), r.b.own())
 	r.b.mark.Show()
 	switch r.b.markText() {
 	case "":

@@ -196,17 +196,7 @@ func (rr *fileRowRenderer) MinSize() fyne.Size {
 }
 
 func (rr *fileRowRenderer) Refresh() {
-	th := rr.r.Theme()
-	v := fyne.CurrentApp().Settings().ThemeVariant()
-	if rr.r.own() {
-		rr.bg.FillColor = th.Color(colorNameBubbleOwn, v)
-		rr.bg.StrokeWidth = 0
-	} else {
-		rr.bg.FillColor = th.Color(colorNameCard, v)
-		rr.bg.StrokeColor = th.Color(colorNameCardBorder, v)
-		rr.bg.StrokeWidth = 1
-	}
-	rr.bg.CornerRadius = 2 * th.Size(theme.SizeNameInputRadius)
+	styleBubble(rr.bg, rr.r.Theme(), rr.r.own())
 	rr.Layout(rr.r.Size())
 	rr.bg.Refresh()
 	rr.content.Refresh()
